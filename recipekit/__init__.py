@@ -1,0 +1,7 @@
+"""recipekit: known-good Keras training recipes as parts that drop into `model.fit`."""
+
+from recipekit import augment, callbacks, data, distribute, layers, models
+
+__version__ = "0.1.0"
+
+__all__ = ["augment", "callbacks", "data", "distribute", "layers", "models"]

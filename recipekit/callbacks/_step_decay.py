@@ -1,0 +1,127 @@
+"""Step learning-rate decay with optional linear warm-up, as in the ResNet paper."""
+
+import keras
+
+
+class StepDecay(keras.callbacks.Callback):
+    """Multiplies the learning rate by `factor` at each epoch in `boundaries`.
+
+    The classic CIFAR ResNet schedule (He et al., 2016) divides the learning
+    rate by 10 at 50% and 75% of training. Optional linear warm-up raises the
+    rate from `base / warmup_steps` to `base` step by step over the first
+    `warmup_epochs` epochs (Goyal et al., 2017). What Keras lacks: its
+    `LearningRateScheduler` acts once per epoch only, so it cannot warm up per
+    step, and a schedule object cannot be resumed mid-run from a callback.
+
+    The base rate is the optimizer's learning rate when `fit` starts. The rate
+    is a pure function of (epoch, step), so a run resumed by
+    `keras.callbacks.BackupAndRestore` continues at the right rate. The rate of
+    each epoch is written into the logs as `learning_rate`.
+
+    Args:
+        boundaries: increasing epoch indices (0-based) at which the rate is
+            multiplied by `factor`, e.g. `[91, 136]` for 182 epochs.
+        factor: multiplier applied at each boundary, in (0, 1].
+        warmup_epochs: epochs of per-step linear warm-up, >= 0.
+
+    Example:
+
+    >>> model.compile(keras.optimizers.SGD(0.1, momentum=0.9), ...)
+    >>> model.fit(train, epochs=182, callbacks=[StepDecay([91, 136])])
+    """
+
+    def __init__(self, boundaries, factor=0.1, warmup_epochs=0):
+        super().__init__()
+        try:
+            boundaries = [int(b) for b in boundaries]
+        except (TypeError, ValueError):
+            raise ValueError(
+                "Argument `boundaries` must be a list of epoch indices. "
+                f"Received: boundaries={boundaries!r}"
+            ) from None
+        if any(b < 1 for b in boundaries) or boundaries != sorted(set(boundaries)):
+            raise ValueError(
+                "Argument `boundaries` must be strictly increasing epoch indices "
+                f">= 1. Received: boundaries={boundaries!r}"
+            )
+        if not 0 < factor <= 1:
+            raise ValueError(
+                f"Argument `factor` must be in (0, 1]. Received: factor={factor!r}"
+            )
+        if not isinstance(warmup_epochs, int) or warmup_epochs < 0:
+            raise ValueError(
+                "Argument `warmup_epochs` must be an integer >= 0. Received: "
+                f"warmup_epochs={warmup_epochs!r}"
+            )
+        self.boundaries = boundaries
+        self.factor = float(factor)
+        self.warmup_epochs = warmup_epochs
+        self.base_learning_rate = None
+        self._last_set = None
+        self._epoch = 0
+        self._steps = None
+
+    def learning_rate(self, epoch, step=None):
+        """The rate at `epoch` (0-based), after `step` steps of it if warming up."""
+        rate = self.base_learning_rate * self.factor ** sum(
+            epoch >= b for b in self.boundaries
+        )
+        if epoch < self.warmup_epochs and step is not None:
+            total = self.warmup_epochs * self._steps
+            rate *= (epoch * self._steps + step + 1) / total
+        return rate
+
+    def set_model(self, model):
+        # Called when `fit` starts, before any `on_train_begin` (so before
+        # BackupAndRestore restores the optimizer): the rate seen here is the
+        # one the user compiled with, unless this callback set it last.
+        super().set_model(model)
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is None:
+            return
+        if isinstance(
+            optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule
+        ):
+            raise ValueError(
+                "StepDecay sets the learning rate itself, but the optimizer was "
+                "compiled with a LearningRateSchedule "
+                f"({type(optimizer._learning_rate).__name__}). Compile with a "
+                "float learning rate, e.g. SGD(learning_rate=0.1)."
+            )
+        current = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        if self.base_learning_rate is None or current != self._last_set:
+            self.base_learning_rate = current
+
+    def on_train_begin(self, logs=None):
+        self._steps = self.params.get("steps")
+        if self.warmup_epochs and not self._steps:
+            raise ValueError(
+                "StepDecay with warmup_epochs > 0 needs the number of steps per "
+                "epoch; pass `steps_per_epoch` to fit or use a dataset of known "
+                "size."
+            )
+
+    def _set(self, rate):
+        self.model.optimizer.learning_rate = rate
+        self._last_set = float(
+            keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+        )
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._set(self.learning_rate(epoch, 0 if epoch < self.warmup_epochs else None))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._epoch < self.warmup_epochs:
+            self._set(self.learning_rate(self._epoch, batch))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = self._last_set
+
+    def get_config(self):
+        return {
+            "boundaries": self.boundaries,
+            "factor": self.factor,
+            "warmup_epochs": self.warmup_epochs,
+        }

@@ -1,0 +1,200 @@
+"""Image folders (and archives of them): layout, decoding and error reporting.
+
+Layouts, relative to the folder or archive root (one wrapping folder is allowed):
+
+    <class>/<image>                  no splits
+    <split>/<class>/<image>          split names: train, test, val, validation, ...
+"""
+
+import io
+import os
+import warnings
+from collections.abc import Iterable
+
+import numpy as np
+from PIL import Image
+
+from recipekit.data import _archive
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+SPLIT_NAMES = frozenset(
+    {"train", "training", "test", "testing", "val", "valid", "validation", "dev"}
+)
+
+
+def _is_image(name: str) -> bool:
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def _is_hidden(name: str) -> bool:
+    return any(part.startswith(".") or part == "__MACOSX" for part in name.split("/"))
+
+
+class Layout:
+    """Which image belongs to which split and class."""
+
+    def __init__(self, source: str, names: Iterable[str]):
+        names = [n for n in names if not _is_hidden(n)]
+        images = [n for n in names if _is_image(n)]
+        self.ignored = [n for n in names if not _is_image(n)]
+        if not images:
+            raise ValueError(
+                f"No images found in {source!r}. Expected files ending in "
+                f"{', '.join(IMAGE_EXTENSIONS)} arranged as <class>/<image> or "
+                "<split>/<class>/<image>."
+            )
+        parts = [n.split("/") for n in images]
+        self.prefix = ""
+        # Strip wrapping folders shared by every image, down to depth 3 or less.
+        while min(len(p) for p in parts) > 2 and len({p[0] for p in parts}) == 1:
+            if len(parts[0]) == 3 and parts[0][0].lower() in SPLIT_NAMES:
+                break
+            self.prefix += parts[0][0] + "/"
+            parts = [p[1:] for p in parts]
+        depths = {len(p) for p in parts}
+        if len(depths) != 1 or depths.pop() not in (2, 3):
+            odd = min(parts, key=len) if len(parts[0]) > 3 else max(parts, key=len)
+            raise ValueError(
+                f"Images in {source!r} are not arranged as <class>/<image> or "
+                f"<split>/<class>/<image>: found {self.prefix + '/'.join(odd)!r}. "
+                "Put every image exactly one folder (its class) below the root or "
+                "below a split folder."
+            )
+        self.has_splits = len(parts[0]) == 3
+        if self.has_splits:
+            self.splits = sorted({p[0] for p in parts})
+            unknown = [s for s in self.splits if s.lower() not in SPLIT_NAMES]
+            if unknown:
+                raise ValueError(
+                    f"{source!r} has images at depth 3 under {unknown!r}, which are "
+                    f"not split names ({', '.join(sorted(SPLIT_NAMES))}). Use "
+                    "<class>/<image> or <split>/<class>/<image>."
+                )
+            self.class_names = sorted({p[1] for p in parts})
+        else:
+            self.splits = []
+            self.class_names = sorted({p[0] for p in parts})
+        self.entries = [
+            ("/".join(p[:-2]) or None, p[-2], n) for p, n in zip(parts, images)
+        ]
+        self.source = source
+
+    def select(self, split: str | None) -> list[tuple[str, int]]:
+        """Returns `(name, label)` pairs of one split, sorted by class then name."""
+        if self.has_splits and split is None:
+            raise ValueError(
+                f"{self.source!r} has the splits {self.splits}; pass one as "
+                f"`split`, e.g. split={self.splits[0]!r}."
+            )
+        if not self.has_splits and split is not None:
+            raise ValueError(
+                f"{self.source!r} has no split folders (it is arranged as "
+                f"<class>/<image>), so `split` must be None. Received: "
+                f"split={split!r}."
+            )
+        if self.has_splits and split not in self.splits:
+            raise ValueError(
+                f"{self.source!r} has no split {split!r}. Available splits: "
+                f"{self.splits}."
+            )
+        index = {name: i for i, name in enumerate(self.class_names)}
+        chosen = [(n, index[c]) for s, c, n in self.entries if s == split]
+        return sorted(chosen, key=lambda item: (item[1], item[0]))
+
+
+def decode(name: str, data: bytes, image_size: tuple[int, int] | None) -> np.ndarray:
+    """Decodes one image file to uint8 RGB (H, W, 3), resized if asked."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        if image.mode != "RGB":
+            if image.mode == "P" and "transparency" in image.info:
+                image = image.convert("RGBA")
+            image = image.convert("RGB")
+        if image_size is not None and image.size != (image_size[1], image_size[0]):
+            image = image.resize((image_size[1], image_size[0]), Image.BILINEAR)
+        return np.asarray(image, dtype=np.uint8)
+
+
+def read_images(
+    source: str,
+    split: str | None,
+    image_size: tuple[int, int] | None,
+    on_error: str,
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Decodes one split of a folder or archive.
+
+    Returns `(images, labels, class_names, skipped)`.
+    """
+    if _archive.is_archive(source):
+        names = _archive.list_archive(source)
+    else:
+        names = [rel for rel, _ in _archive.iter_folder(source)]
+    layout = Layout(source, names)
+    if layout.ignored:
+        shown = ", ".join(repr(n) for n in layout.ignored[:5])
+        more = f" and {len(layout.ignored) - 5} more" if len(layout.ignored) > 5 else ""
+        warnings.warn(
+            f"Ignored {len(layout.ignored)} file(s) in {source!r} that are not images "
+            f"({', '.join(IMAGE_EXTENSIONS)}): {shown}{more}.",
+            stacklevel=3,
+        )
+    chosen = layout.select(split)
+    if len(layout.class_names) < 2:
+        raise ValueError(
+            f"{source!r} has a single class folder {layout.class_names!r}; "
+            "classification needs at least two classes."
+        )
+    wanted = dict(chosen)
+    if _archive.is_archive(source):
+        blobs = (
+            (n, data) for n, data in _archive.iter_archive(source, wanted_names=wanted)
+        )
+    else:
+        blobs = ((n, _read_file(os.path.join(source, n))) for n in wanted)
+    decoded = {}
+    skipped = []
+    first = None
+    for name, data in blobs:
+        shown = (
+            f"{source}/{name}"
+            if not _archive.is_archive(source)
+            else f"{source}:{name}"
+        )
+        try:
+            image = decode(name, data, image_size)
+        except Exception as error:  # PIL raises many types for bad files.
+            if on_error == "skip":
+                warnings.warn(
+                    f"Skipped unreadable image {shown!r}: {error}", stacklevel=3
+                )
+                skipped.append(shown)
+                continue
+            raise ValueError(
+                f"Cannot decode the image {shown!r}: {error}. Remove or replace the "
+                "file, or pass on_error='skip' to skip unreadable images."
+            ) from error
+        if first is None:
+            first = (shown, image.shape)
+        elif image.shape != first[1]:
+            raise ValueError(
+                f"Images in {source!r} have different sizes: {shown!r} is "
+                f"{image.shape[1]}x{image.shape[0]} but {first[0]!r} is "
+                f"{first[1][1]}x{first[1][0]}. Pass image_size=(height, width) to "
+                "resize every image on load."
+            )
+        decoded[name] = image
+    if skipped:
+        warnings.warn(
+            f"Skipped {len(skipped)} unreadable image(s) in {source!r}.", stacklevel=3
+        )
+    kept = [(n, label) for n, label in chosen if n in decoded]
+    if not kept:
+        raise ValueError(f"No readable images in split {split!r} of {source!r}.")
+    images = np.stack([decoded[n] for n, _ in kept])
+    labels = np.asarray([label for _, label in kept], dtype=np.int64)
+    return images, labels, layout.class_names, skipped
+
+
+def _read_file(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()

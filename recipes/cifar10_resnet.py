@@ -1,0 +1,154 @@
+"""The classic CIFAR-10 ResNet recipe (He et al., 2016, section 4.2).
+
+ResNet-20/56/110, SGD with Nesterov momentum 0.9, L2 weight decay 1e-4, batch 128,
+learning rate 0.1 divided by 10 at 50% and 75% of training, pad-4 reflect crop and
+horizontal flip, per-channel normalisation. The paper trains 64k iterations
+(about 182 epochs) and reports 8.75% test error for ResNet-20 (91.25% accuracy).
+
+Measured here (see benchmarks/RESULTS.md for the full table):
+- `--quick` (ResNet-20, 15 epochs on the 5,000-image embedded sample), 2 CPU cores:
+  see RESULTS.md.
+
+    python recipes/cifar10_resnet.py --quick              # minutes, offline
+    python recipes/cifar10_resnet.py --data cifar10       # TFDS, full schedule
+    python recipes/cifar10_resnet.py --data ../shared/data/cifar10-jpeg.tar.gz
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import time
+
+import keras
+
+import recipekit
+
+
+@dataclasses.dataclass
+class Config:
+    data: str = "cifar10"  # TFDS name, folder, archive or .npz with train/test splits
+    depth: int = 20  # ResNet depth, 6n + 2 (20, 32, 44, 56, 110)
+    epochs: int = 182  # paper: 64k iterations of batch 128 = 182 epochs
+    batch_size: int = 128  # images per step (global, over all replicas)
+    learning_rate: float = 0.1  # peak learning rate for batch 128
+    momentum: float = 0.9  # Nesterov momentum
+    weight_decay: float = 1e-4  # L2 coefficient (gradient gains wd * w)
+    boundaries: tuple = (0.5, 0.75)  # fractions of training where the LR drops x0.1
+    warmup_epochs: int = 0  # per-step linear warm-up epochs (paper: 0 for ResNet-20)
+    seed: int = 0  # seeds weights, shuffling and augmentation
+    precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU, CPU)
+    jit: bool = False  # XLA-compile the train step (helps on GPU/TPU, not CPU)
+    out: str = "runs/cifar10_resnet"  # metrics.json, model.keras, log.csv, backup/
+
+
+def main(config: Config) -> dict:
+    keras.utils.set_random_seed(config.seed)
+    keras.mixed_precision.set_global_policy(config.precision)
+
+    # Data: decoded once and cached; one batched augmentation map per batch.
+    train_raw, class_names = recipekit.data.load(config.data, split="train")
+    test_raw, _ = recipekit.data.load(config.data, split="test")
+    mean, std = recipekit.data.channel_stats(train_raw)
+    train = recipekit.data.pipeline(
+        train_raw,
+        config.batch_size,
+        training=True,
+        augment=recipekit.augment.cifar_policy(padding=4, mode="reflect"),
+        seed=config.seed,
+    )
+    test = recipekit.data.pipeline(test_raw, 512)
+    steps = int(train.cardinality())
+    print(f"data: {config.data}, {steps * config.batch_size} training images/epoch")
+
+    # Model: built and compiled inside the strategy's scope.
+    strategy = recipekit.distribute.strategy()
+    print("device:", recipekit.distribute.describe(strategy))
+    with strategy.scope():
+        model = recipekit.models.cifar_resnet(
+            config.depth,
+            num_classes=len(class_names),
+            mean=mean,
+            std=std,
+            weight_decay=config.weight_decay,
+        )
+        optimizer = keras.optimizers.SGD(
+            config.learning_rate, momentum=config.momentum, nesterov=True
+        )
+        model.compile(
+            optimizer=optimizer,
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=config.jit,
+        )
+
+    # Train: step decay at 50% / 75%; a killed run resumes from out/backup.
+    os.makedirs(config.out, exist_ok=True)
+    boundaries = sorted({max(1, round(f * config.epochs)) for f in config.boundaries})
+    callbacks = [
+        recipekit.callbacks.StepDecay(
+            [b for b in boundaries if b < config.epochs],
+            factor=0.1,
+            warmup_epochs=config.warmup_epochs,
+        ),
+        keras.callbacks.BackupAndRestore(os.path.join(config.out, "backup")),
+        keras.callbacks.CSVLogger(os.path.join(config.out, "log.csv"), append=True),
+    ]
+    start = time.perf_counter()
+    model.fit(train, epochs=config.epochs, validation_data=test, callbacks=callbacks)
+    wall = time.perf_counter() - start
+
+    # Evaluate.
+    loss, accuracy = model.evaluate(test, verbose=0)
+    model.save(os.path.join(config.out, "model.keras"))
+    metrics = {
+        "test_accuracy": round(float(accuracy), 4),
+        "test_loss": round(float(loss), 4),
+        "epochs": config.epochs,
+        "wall_time_s": round(wall, 1),
+        "train_images_per_s": round(
+            steps * config.batch_size * config.epochs / wall, 1
+        ),
+        "device": recipekit.distribute.describe(strategy),
+        "config": dataclasses.asdict(config),
+    }
+    with open(os.path.join(config.out, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+    print(f"test accuracy {accuracy:.4f} after {config.epochs} epochs, {wall:.0f} s")
+    return metrics
+
+
+def parse_args(argv=None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
+    parser.add_argument("--depth", type=int, help="ResNet depth 6n+2 (default 20)")
+    parser.add_argument("--epochs", type=int, help="training epochs (default 182)")
+    parser.add_argument("--batch-size", type=int, help="batch size (default 128)")
+    parser.add_argument("--out", help="output folder (default runs/cifar10_resnet)")
+    parser.add_argument(
+        "--quick", action="store_true", help="10 epochs on the embedded sample"
+    )
+    parser.add_argument(
+        "--precision", choices=("float32", "mixed_float16", "mixed_bfloat16")
+    )
+    parser.add_argument("--jit", action="store_true", help="XLA-compile training")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    args = parser.parse_args(argv)
+    config = Config()
+    if args.quick:
+        config = dataclasses.replace(config, data=recipekit.data.SAMPLE, epochs=10)
+    if args.depth is not None and (args.depth < 8 or (args.depth - 2) % 6):
+        parser.error(f"--depth must be 6n + 2 (20, 32, 44, 56, 110), got {args.depth}")
+    for flag in ("epochs", "batch_size"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be >= 1")
+    updates = {
+        k: v
+        for k, v in vars(args).items()
+        if v is not None and k in Config.__dataclass_fields__ and v is not False
+    }
+    return dataclasses.replace(config, **updates)
+
+
+if __name__ == "__main__":
+    main(parse_args())
