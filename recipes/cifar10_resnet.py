@@ -95,7 +95,13 @@ def main(config: Config) -> dict:
         keras.callbacks.CSVLogger(os.path.join(config.out, "log.csv"), append=True),
     ]
     start = time.perf_counter()
-    model.fit(train, epochs=config.epochs, validation_data=test, callbacks=callbacks)
+    model.fit(
+        train,
+        epochs=config.epochs,
+        validation_data=test,
+        callbacks=callbacks,
+        shuffle=False,  # The pipeline shuffles (seeded, every epoch).
+    )
     wall = time.perf_counter() - start
 
     # Evaluate.

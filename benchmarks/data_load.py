@@ -1,0 +1,50 @@
+"""Time to load the shared CIFAR-10 archive: first (decode) and cached loads.
+
+Prints one JSON object per measurement.
+
+    python benchmarks/data_load.py [--source ../shared/data/cifar10-jpeg.tar.gz]
+"""
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+
+import recipekit
+
+
+def timed_load(source, cache_dir):
+    start = time.perf_counter()
+    count = 0
+    for split in ("train", "test"):
+        images, _, _ = recipekit.data.load_arrays(source, split, cache_dir=cache_dir)
+        count += len(images)
+    return time.perf_counter() - start, count
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", default="../shared/data/cifar10-jpeg.tar.gz")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as cache_dir:
+        for label in ("first load (decode + write cache)", "cached load"):
+            seconds, count = timed_load(args.source, cache_dir)
+            print(
+                json.dumps(
+                    {
+                        "benchmark": "data_load",
+                        "case": label,
+                        "source": args.source,
+                        "images": count,
+                        "seconds": round(seconds, 2),
+                        "images_per_s": round(count / seconds),
+                        "machine": f"{platform.machine()}, {platform.processor()}",
+                    }
+                ),
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

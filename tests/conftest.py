@@ -1,0 +1,37 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    """Every test gets its own decode cache, so no test sees another's entries."""
+    monkeypatch.setenv("RECIPEKIT_CACHE", str(tmp_path / "cache"))
+
+
+def write_image(path, array, fmt=None):
+    """Writes a uint8 array as an image file (format from the suffix)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    mode = {2: "L", 3: "RGB" if array.shape[-1] == 3 else "RGBA"}[array.ndim]
+    Image.fromarray(array, mode=mode).save(path, format=fmt)
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """A split folder: 3 classes, 4 train and 2 test PNG images each, 8x6 pixels.
+
+    Pixel (0, 0, 0) of each image holds 10 * class + index, so tests can tell
+    which image went where.
+    """
+    root = tmp_path / "folder"
+    for split, count in (("train", 4), ("test", 2)):
+        for c, name in enumerate(("cat", "dog", "emu")):
+            for i in range(count):
+                array = np.full((8, 6, 3), 50 * c, np.uint8)
+                array[0, 0, 0] = 10 * c + i
+                write_image(str(root / split / name / f"{i:02d}.png"), array)
+    return root

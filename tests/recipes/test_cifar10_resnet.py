@@ -1,0 +1,81 @@
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import recipekit
+
+
+def test_smoke_run_writes_metrics_and_a_loadable_model(load_recipe, tmp_path):
+    recipe = load_recipe("cifar10_resnet")
+    rng = np.random.default_rng(0)
+    arrays = {
+        split: (rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), np.arange(n) % 3)
+        for split, n in (("train", 96), ("test", 40))
+    }
+    path = tmp_path / "tiny.npz"
+    np.savez(
+        path,
+        **{f"{k}_{s}": v for s, (x, y) in arrays.items() for k, v in zip("xy", (x, y))},
+    )
+    config = dataclasses.replace(
+        recipe.Config(),
+        data=str(path),
+        depth=8,
+        epochs=2,
+        batch_size=32,
+        out=str(tmp_path / "run"),
+    )
+    metrics = recipe.main(config)
+    with open(tmp_path / "run" / "metrics.json") as f:
+        saved = json.load(f)
+    assert saved["test_accuracy"] == metrics["test_accuracy"]
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert metrics["epochs"] == 2 and metrics["train_images_per_s"] > 0
+    assert "CPU" in metrics["device"]
+    model = keras.saving.load_model(
+        str(tmp_path / "run" / "model.keras"), safe_mode=True
+    )
+    x_test = arrays["test"][0].astype("float32")
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    _, accuracy = model.evaluate(x_test, arrays["test"][1], verbose=0)
+    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-4)
+    log = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    assert log[0].startswith("epoch") and len(log) == 3
+
+
+def test_flags_fill_the_config(load_recipe):
+    recipe = load_recipe("cifar10_resnet")
+    config = recipe.parse_args(["--quick", "--depth", "32", "--out", "x"])
+    assert config.data == recipekit.data.SAMPLE and config.epochs == 10
+    assert config.depth == 32 and config.out == "x" and config.jit is False
+    assert recipe.parse_args(["--jit", "--epochs", "3"]).jit is True
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--depth", "21"],
+        ["--epochs", "0"],
+        ["--batch-size", "-1"],
+        ["--precision", "fp8"],
+    ],
+)
+def test_bad_flags_are_argparse_errors(load_recipe, argv, capsys):
+    recipe = load_recipe("cifar10_resnet")
+    with pytest.raises(SystemExit) as exit_info:
+        recipe.parse_args(argv)
+    assert exit_info.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_quick_run_beats_chance_by_far(load_recipe, tmp_path):
+    recipe = load_recipe("cifar10_resnet")
+    config = recipe.parse_args(["--quick", "--out", str(tmp_path)])
+    metrics = recipe.main(config)
+    assert metrics["test_accuracy"] > 0.40
+    assert os.path.exists(tmp_path / "model.keras")
