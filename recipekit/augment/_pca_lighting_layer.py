@@ -1,0 +1,72 @@
+"""`PCALighting`: AlexNet's PCA lighting noise as a Keras layer."""
+
+import keras
+
+from recipekit.augment._checks import check_factor
+from recipekit.augment._layer_base import (
+    AugmentLayer,
+    check_value_range,
+    scale_to_unit,
+)
+from recipekit.augment._lighting import IMAGENET_PCA, check_pca, pca_lighting
+
+
+@keras.saving.register_keras_serializable(package="recipekit")
+class PCALighting(AugmentLayer):
+    """Adds `eigenvectors @ (alpha * eigenvalues)`, `alpha ~ N(0, alpha_std)`.
+
+    The layer form of `recipekit.augment.pca_lighting` (Krizhevsky et al.,
+    2012), one `alpha` per image and component. Keras has no lighting layer.
+
+    Args:
+        alpha_std: standard deviation of `alpha` (AlexNet: 0.1).
+        eigenvalues: shape `(3,)` for pixels in [0, 1]; default ImageNet's.
+        eigenvectors: shape `(3, 3)`, one eigenvector per column; default
+            ImageNet's.
+        value_range: `(low, high)` of the inputs, `(0, 255)` (default) or `(0, 1)`.
+        seed: an int for repeatable draws, or None.
+
+    Call arguments:
+        inputs: RGB images `(H, W, 3)` or `(B, H, W, 3)`.
+        training: add noise when True, identity when False.
+
+    Example:
+
+    >>> values, vectors = recipekit.augment.fit_pca_lighting(train_images)
+    >>> layer = recipekit.augment.PCALighting(0.1, values, vectors)
+    """
+
+    def __init__(
+        self,
+        alpha_std=0.1,
+        eigenvalues=None,
+        eigenvectors=None,
+        value_range=(0, 255),
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(seed=seed, **kwargs)
+        self.alpha_std = check_factor("alpha_std", alpha_std)
+        if (eigenvalues is None) != (eigenvectors is None):
+            raise ValueError(
+                "Arguments `eigenvalues` and `eigenvectors` must be given together "
+                "(or neither, for the ImageNet values)."
+            )
+        if eigenvalues is None:
+            eigenvalues, eigenvectors = IMAGENET_PCA
+        self.eigenvalues, self.eigenvectors = check_pca(eigenvalues, eigenvectors)
+        self.value_range = check_value_range(value_range)
+
+    def augment(self, images, seed):
+        x, restore = scale_to_unit(images, self.value_range)
+        x = pca_lighting(x, self.eigenvalues, self.eigenvectors, self.alpha_std, seed)
+        return restore(x)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "alpha_std": self.alpha_std,
+            "eigenvalues": self.eigenvalues.tolist(),
+            "eigenvectors": self.eigenvectors.tolist(),
+            "value_range": list(self.value_range),
+        }

@@ -1,0 +1,52 @@
+"""`RandomPadCrop`: the per-image pad-and-crop as a Keras layer."""
+
+import keras
+
+from recipekit.augment._crop import PAD_MODES, pad_random_crop
+from recipekit.augment._layer_base import AugmentLayer
+
+
+@keras.saving.register_keras_serializable(package="recipekit")
+class RandomPadCrop(AugmentLayer):
+    """Pads each image and crops it back to its size at a random offset.
+
+    The CIFAR augmentation of He et al. (2016) as a layer. What Keras lacks:
+    `keras.layers.RandomCrop` crops one window for the whole batch, has no
+    padding, and center-crops at inference; this draws one offset per image and
+    is the identity at inference.
+
+    Args:
+        padding: pixels added on each side before cropping, an int >= 0.
+        mode: `"reflect"`, `"symmetric"` or `"constant"` (zeros).
+        seed: an int for repeatable crops, or None.
+
+    Call arguments:
+        inputs: `(H, W, C)` or `(B, H, W, C)`, any numeric dtype.
+        training: crop when True (the default outside `fit`), identity when False.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((32, 32, 3)),
+    ...     recipekit.augment.RandomPadCrop(4), keras.layers.RandomFlip("horizontal"),
+    ...     ...])
+    """
+
+    def __init__(self, padding=4, mode="reflect", seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
+            raise ValueError(
+                "Argument `padding` must be an integer >= 0. Received: "
+                f"padding={padding!r}"
+            )
+        if mode not in PAD_MODES:
+            raise ValueError(
+                f"Argument `mode` must be one of {PAD_MODES}. Received: mode={mode!r}"
+            )
+        self.padding = padding
+        self.mode = mode
+
+    def augment(self, images, seed):
+        return pad_random_crop(images, self.padding, self.mode, seed=seed)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding, "mode": self.mode}

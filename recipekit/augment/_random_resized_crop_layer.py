@@ -1,0 +1,56 @@
+"""`RandomResizedCrop`: the per-image Inception crop as a Keras layer."""
+
+import keras
+
+from recipekit.augment._layer_base import AugmentLayer
+from recipekit.augment._resized_crop import check_resized_crop_args, random_resized_crop
+
+
+@keras.saving.register_keras_serializable(package="recipekit")
+class RandomResizedCrop(AugmentLayer):
+    """Crops a random box per image and resizes it to `size` (training only).
+
+    The layer form of `recipekit.augment.random_resized_crop`. At inference it
+    resizes the whole image to `size` (bilinear), so the model's output shape
+    does not depend on `training`. Keras 3 has no random resized crop layer.
+
+    Args:
+        size: output `(height, width)`.
+        scale: (min, max) fraction of the image area kept.
+        ratio: (min, max) aspect ratio of the box.
+        seed: an int for repeatable crops, or None.
+
+    Call arguments:
+        inputs: `(H, W, C)` or `(B, H, W, C)`.
+        training: random crops when True, a plain resize when False.
+
+    Example:
+
+    >>> layer = recipekit.augment.RandomResizedCrop((224, 224))
+    """
+
+    def __init__(
+        self, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), seed=None, **kwargs
+    ):
+        super().__init__(seed=seed, **kwargs)
+        self.size, self.scale, self.ratio = check_resized_crop_args(size, scale, ratio)
+
+    def call(self, inputs, training=True):
+        if training:
+            return super().call(inputs, training=True)
+        resized = keras.ops.image.resize(inputs, self.size, interpolation="bilinear")
+        return keras.ops.cast(resized, inputs.dtype)
+
+    def augment(self, images, seed):
+        return random_resized_crop(images, self.size, self.scale, self.ratio, seed)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-3], *self.size, input_shape[-1])
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "size": list(self.size),
+            "scale": list(self.scale),
+            "ratio": list(self.ratio),
+        }

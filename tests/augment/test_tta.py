@@ -1,0 +1,129 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import recipekit
+from recipekit import tta_command
+
+
+def test_ten_crop_order_matches_numpy():
+    x = np.arange(2 * 6 * 7 * 1, dtype=np.float32).reshape(2, 6, 7, 1)
+    crops = recipekit.augment.ten_crop(x, (3, 4)).numpy()
+    assert crops.shape == (10, 2, 3, 4, 1)
+    m = x[:, :, ::-1]
+    top, left = round(3 / 2), round(3 / 2)
+    expected = [x[:, :3, :4], x[:, :3, 3:], x[:, 3:, :4], x[:, 3:, 3:], x[:, top:top + 3, left:left + 4],
+                m[:, :3, :4], m[:, :3, 3:], m[:, 3:, :4], m[:, 3:, 3:], m[:, top:top + 3, left:left + 4]]  # fmt: skip
+    for got, want in zip(crops, expected):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="larger than the images"):
+        recipekit.augment.ten_crop(x, (7, 4))
+
+
+def _asymmetric_model(size=4, logits=False):
+    """Class 0 score grows with the left half's brightness, class 1 with the right's."""
+    inputs = keras.Input((size, size, 1))
+    x = keras.layers.Flatten()(inputs)
+    dense = keras.layers.Dense(2, activation=None if logits else "softmax")
+    outputs = dense(x)
+    model = keras.Model(inputs, outputs)
+    kernel = np.zeros((size * size, 2), np.float32)
+    cols = np.tile(np.arange(size), size)
+    kernel[cols < size // 2, 0] = 0.1
+    kernel[cols >= size // 2, 1] = 0.1
+    dense.set_weights([kernel, np.zeros(2, np.float32)])
+    return model
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+@pytest.mark.parametrize("logits", [False, True])
+def test_flip_averages_probabilities_of_both_views(logits):
+    model = _asymmetric_model(logits=logits)
+    x = np.random.default_rng(0).uniform(0, 10, (7, 4, 4, 1)).astype(np.float32)
+    raw = model.predict(x, verbose=0)
+    mirrored = model.predict(x[:, :, ::-1], verbose=0)
+    if logits:
+        raw, mirrored = _softmax(raw), _softmax(mirrored)
+    probs = recipekit.augment.predict_tta(model, x, "flip", batch_size=4, verbose=0)
+    np.testing.assert_allclose(probs, (raw + mirrored) / 2, rtol=1e-5)
+    # The asymmetric model's flip average is exactly (0.5, 0.5).
+    np.testing.assert_allclose(probs, 0.5, atol=1e-6)
+    none = recipekit.augment.predict_tta(model, x, "none", verbose=0)
+    np.testing.assert_allclose(none, raw, rtol=1e-5)
+
+
+def test_ten_crop_with_pad_equals_mean_over_manual_crops():
+    model = _asymmetric_model()
+    x = np.random.default_rng(1).uniform(0, 5, (5, 4, 4, 1)).astype(np.float32)
+    probs = recipekit.augment.predict_tta(
+        model, x, "ten_crop", pad=1, batch_size=20, verbose=0
+    )
+    padded = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
+    crops = recipekit.augment.ten_crop(padded, (4, 4)).numpy()
+    manual = np.mean([model.predict(c, verbose=0) for c in crops], axis=0)
+    np.testing.assert_allclose(probs, manual, rtol=1e-5)
+
+
+def test_tta_size_and_mode_errors():
+    model = _asymmetric_model()
+    x = np.zeros((2, 6, 6, 1), np.float32)
+    with pytest.raises(ValueError, match="takes 4x4 images but the data has 6x6"):
+        recipekit.augment.predict_tta(model, x, "flip", verbose=0)
+    with pytest.raises(ValueError, match="mode.*'five_crop'"):
+        recipekit.augment.predict_tta(model, x, "five_crop", verbose=0)
+    with pytest.raises(ValueError, match="ten copies.*pad"):
+        recipekit.augment.predict_tta(model, x[:, :4, :4], "ten_crop", verbose=0)
+    with pytest.raises(ValueError, match="ten crops would be 5x5"):
+        recipekit.augment.predict_tta(model, x, "ten_crop", crop_size=(5, 5), verbose=0)
+    with pytest.raises(ValueError, match="modes"):
+        recipekit.augment.evaluate_tta(model, (x, [0, 1]), modes=("none", "zoom"))
+
+
+def test_evaluate_tta_on_a_dataset():
+    model = _asymmetric_model(logits=True)
+    x = np.zeros((6, 4, 4, 1), np.float32)
+    x[:3, :, :2] = 5  # Left-bright: class 0.
+    x[3:, :, 2:] = 5  # Right-bright: class 1.
+    y = np.array([0, 0, 0, 1, 1, 1])
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    result = recipekit.augment.evaluate_tta(
+        model, ds, modes=("none", "ten_crop"), pad=1, verbose=0
+    )
+    assert result["none"] == 1.0
+    assert set(result) == {"none", "ten_crop"}
+
+
+def test_tta_command_on_a_recipe_model(load_recipe_model, capsys):
+    path, data = load_recipe_model
+    report = tta_command.run([path, "--data", data, "--modes", "none,flip", "--json"])
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed == report
+    assert [r["mode"] for r in report["results"]] == ["none", "flip"]
+    assert report["images"] == 30 and 0 <= report["results"][1]["accuracy"] <= 1
+    with pytest.raises(SystemExit):
+        tta_command.run([path, "--data", data, "--modes", "zoom"])
+
+
+@pytest.fixture
+def load_recipe_model(tmp_path):
+    """A model saved by the CIFAR recipe's own code path (tiny, untrained)."""
+    model = recipekit.models.cifar_resnet(
+        8, num_classes=3, mean=[127] * 3, std=[60] * 3
+    )
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    rng = np.random.default_rng(0)
+    data = str(tmp_path / "d.npz")
+    np.savez(
+        data,
+        x_test=rng.integers(0, 256, (30, 32, 32, 3), dtype=np.uint8),
+        y_test=np.arange(30) % 3,
+    )
+    return path, data
