@@ -15,8 +15,9 @@ def test_ten_crop_order_matches_numpy():
     assert crops.shape == (10, 2, 3, 4, 1)
     m = x[:, :, ::-1]
     top, left = round(3 / 2), round(3 / 2)
-    expected = [x[:, :3, :4], x[:, :3, 3:], x[:, 3:, :4], x[:, 3:, 3:], x[:, top:top + 3, left:left + 4],
-                m[:, :3, :4], m[:, :3, 3:], m[:, 3:, :4], m[:, 3:, 3:], m[:, top:top + 3, left:left + 4]]  # fmt: skip
+    # TL, TR, BL, BR, center; then the same of the mirror image.
+    corners = [(0, 0), (0, 3), (3, 0), (3, 3), (top, left)]
+    expected = [src[:, t : t + 3, c : c + 4] for src in (x, m) for t, c in corners]
     for got, want in zip(crops, expected):
         np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="larger than the images"):
