@@ -24,6 +24,37 @@ def _check_range(name, value, low):
     return (float(value[0]), float(value[1]))
 
 
+def _sample_axis(images, start, end, out_size, axis):
+    """Bilinear resampling of one axis at `out_size` points from start to end.
+
+    `start`, `end`: (B,) box edges as fractions of the axis; points are spaced
+    like `tf.image.crop_and_resize` (both edges included).
+    """
+    size = tf.shape(images)[axis]
+    last = tf.cast(size - 1, tf.float32)
+    steps = tf.range(out_size, dtype=tf.float32) / max(out_size - 1, 1)
+    pos = (start[:, None] + (end - start)[:, None] * steps[None, :]) * last
+    low = tf.clip_by_value(tf.floor(pos), 0.0, last)
+    frac = pos - low
+    low = tf.cast(low, tf.int32)
+    high = tf.minimum(low + 1, size - 1)
+    a = tf.gather(images, low, axis=axis, batch_dims=1)
+    b = tf.gather(images, high, axis=axis, batch_dims=1)
+    shape = [-1, out_size, 1, 1] if axis == 1 else [-1, 1, out_size, 1]
+    frac = tf.reshape(frac, shape)
+    return a + (b - a) * frac
+
+
+def crop_resize(images, top, left, bottom, right, size):
+    """Per-image bilinear crop-and-resize of boxes given as fractions (B,).
+
+    Same sampling as `tf.image.crop_and_resize`, built from gathers so that it
+    compiles with XLA and runs on TPUs (CropAndResize does neither).
+    """
+    rows = _sample_axis(images, top, bottom, size[0], axis=1)
+    return _sample_axis(rows, left, right, size[1], axis=2)
+
+
 def check_resized_crop_args(size, scale, ratio):
     """Validates and normalises the arguments of `random_resized_crop`."""
     if (
@@ -84,9 +115,8 @@ def random_resized_crop(
     box_h = tf.where(any_fit, tf.gather(box_h, first, batch_dims=1), 1.0)
     top = tf.random.stateless_uniform([batch], seeds[2]) * (1.0 - box_h)
     left = tf.random.stateless_uniform([batch], seeds[3]) * (1.0 - box_w)
-    boxes = tf.stack([top, left, top + box_h, left + box_w], axis=1)
-    out = tf.image.crop_and_resize(
-        tf.cast(images, tf.float32), boxes, tf.range(batch), size
+    out = crop_resize(
+        tf.cast(images, tf.float32), top, left, top + box_h, left + box_w, size
     )
     if images.dtype == tf.uint8:
         return tf.cast(tf.round(tf.clip_by_value(out, 0.0, 255.0)), tf.uint8)

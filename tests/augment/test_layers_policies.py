@@ -157,3 +157,14 @@ def test_preview_writes_a_grid(tmp_path):
         recipekit.augment.preview(
             ds, recipekit.augment.cifar_policy(), path, num_views=0
         )
+
+
+def test_crop_resize_matches_tf_crop_and_resize():
+    from recipekit.augment._resized_crop import crop_resize
+
+    x = np.random.default_rng(0).uniform(0, 1, (3, 9, 7, 2)).astype(np.float32)
+    boxes = np.array([[0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1], [0.3, 0.1, 0.5, 0.6]])
+    boxes = boxes.astype(np.float32)
+    reference = tf.image.crop_and_resize(x, boxes, tf.range(3), (5, 4))
+    edges = [tf.constant(boxes[:, i]) for i in range(4)]
+    np.testing.assert_allclose(crop_resize(x, *edges, (5, 4)), reference, atol=1e-6)

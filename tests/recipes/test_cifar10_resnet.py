@@ -23,6 +23,8 @@ def test_smoke_run_writes_metrics_and_a_loadable_model(load_recipe, tmp_path):
     )
     config = dataclasses.replace(
         recipe.Config(),
+        jitter=0.2,
+        lighting=0.1,
         data=str(path),
         depth=8,
         epochs=2,
@@ -36,6 +38,8 @@ def test_smoke_run_writes_metrics_and_a_loadable_model(load_recipe, tmp_path):
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
     assert metrics["epochs"] == 2 and metrics["train_images_per_s"] > 0
     assert "CPU" in metrics["device"]
+    assert set(metrics["tta_accuracy"]) == {"none", "flip", "ten_crop"}
+    assert metrics["tta_accuracy"]["none"] == pytest.approx(metrics["test_accuracy"])
     model = keras.saving.load_model(
         str(tmp_path / "run" / "model.keras"), safe_mode=True
     )
