@@ -7,11 +7,26 @@ Prints one JSON object per measurement.
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
 
 import recipekit
+
+
+def machine():
+    """CPU model and core count, from /proc/cpuinfo where there is one."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
 
 
 def timed_load(source, cache_dir):
@@ -39,7 +54,7 @@ def main():
                         "images": count,
                         "seconds": round(seconds, 2),
                         "images_per_s": round(count / seconds),
-                        "machine": f"{platform.machine()}, {platform.processor()}",
+                        "machine": machine(),
                     }
                 ),
                 flush=True,

@@ -1,1 +1,22 @@
-"""placeholder"""
+"""Regularization layers Keras does not ship, each named for what it drops."""
+
+from recipekit.layers._drop_connect import DropConnectConv2D, DropConnectDense
+from recipekit.layers._fractional_max_pooling import (
+    FractionalMaxPooling2D,
+    average_random_layouts,
+)
+from recipekit.layers._stochastic_depth import (
+    StochasticDepth,
+    drop_path,
+    linear_decay_rates,
+)
+
+__all__ = [
+    "DropConnectConv2D",
+    "DropConnectDense",
+    "FractionalMaxPooling2D",
+    "StochasticDepth",
+    "average_random_layouts",
+    "drop_path",
+    "linear_decay_rates",
+]

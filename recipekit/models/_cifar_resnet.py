@@ -2,6 +2,8 @@
 
 import keras
 
+from recipekit.layers import StochasticDepth, linear_decay_rates
+from recipekit.layers._stochastic_depth import MODES
 from recipekit.models._shortcut import ZeroPadShortcut
 
 SHORTCUTS = ("A", "B")
@@ -16,6 +18,8 @@ def cifar_resnet(
     mean=None,
     std=None,
     weight_decay=0.0,
+    stochastic_depth_rate=0.0,
+    stochastic_depth_mode="row",
     name=None,
 ):
     """Builds a CIFAR ResNet (He et al., 2016, section 4.2).
@@ -42,6 +46,11 @@ def cifar_resnet(
         weight_decay: L2 penalty coefficient on convolution and dense kernels, in
             the paper's (and PyTorch's) sense: the gradient gains
             `weight_decay * w`. The ResNet paper uses 1e-4.
+        stochastic_depth_rate: drop rate of the last residual block (Huang et
+            al., 2016; 0.5 for ResNet-110); block l of L drops its branch with
+            `rate * l / L` (`recipekit.layers.linear_decay_rates`). 0 = off.
+        stochastic_depth_mode: `"row"` (a decision per sample) or `"batch"` (one
+            per batch, as in the paper); see `recipekit.layers.StochasticDepth`.
         name: model name; default `resnet<depth>`.
 
     Returns:
@@ -80,6 +89,13 @@ def cifar_resnet(
             f"weight_decay={weight_decay!r}"
         )
     regularizer = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
+    blocks_per_stage = (depth - 2) // 6
+    drop_rates = linear_decay_rates(3 * blocks_per_stage, stochastic_depth_rate)
+    if stochastic_depth_mode not in MODES:
+        raise ValueError(
+            f"Argument `stochastic_depth_mode` must be one of {MODES}. Received: "
+            f"stochastic_depth_mode={stochastic_depth_mode!r}"
+        )
 
     def conv(x, filters, kernel_size, strides=1):
         return keras.layers.Conv2D(
@@ -102,7 +118,6 @@ def cifar_resnet(
             mean=list(map(float, mean)), variance=[float(s) ** 2 for s in std]
         )(x)
     x = keras.layers.ReLU()(bn(conv(x, width, 3)))
-    blocks_per_stage = (depth - 2) // 6
     for stage in range(3):
         filters = width * 2**stage
         for block in range(blocks_per_stage):
@@ -115,7 +130,9 @@ def cifar_resnet(
                 residual = ZeroPadShortcut(filters, strides)(x)
             else:
                 residual = bn(conv(x, filters, 1, strides))
-            # Stochastic depth (a drop of `branch` per sample) goes here.
+            rate = drop_rates[stage * blocks_per_stage + block]
+            if rate > 0:
+                branch = StochasticDepth(rate, mode=stochastic_depth_mode)(branch)
             x = keras.layers.ReLU()(keras.layers.Add()([residual, branch]))
     x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = keras.layers.Dense(
