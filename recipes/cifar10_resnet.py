@@ -93,12 +93,9 @@ def main(config: Config) -> dict:
 
     # Train: step decay at 50% / 75%; a killed run resumes from out/backup.
     os.makedirs(config.out, exist_ok=True)
-    boundaries = sorted({max(1, round(f * config.epochs)) for f in config.boundaries})
     callbacks = [
-        recipekit.callbacks.StepDecay(
-            [b for b in boundaries if b < config.epochs],
-            factor=0.1,
-            warmup_epochs=config.warmup_epochs,
+        recipekit.callbacks.StepDecay.at_fractions(
+            config.epochs, config.boundaries, warmup_epochs=config.warmup_epochs
         ),
         keras.callbacks.BackupAndRestore(os.path.join(config.out, "backup")),
         keras.callbacks.CSVLogger(os.path.join(config.out, "log.csv"), append=True),

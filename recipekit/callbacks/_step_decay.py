@@ -61,6 +61,31 @@ class StepDecay(keras.callbacks.Callback):
         self._epoch = 0
         self._steps = None
 
+    @classmethod
+    def at_fractions(cls, epochs, fractions=(0.5, 0.75), factor=0.1, warmup_epochs=0):
+        """Decays at fractions of a run of `epochs` epochs (ResNet: 50% and 75%).
+
+        Boundaries are rounded to whole epochs; those that fall on epoch 0 or at
+        the end of the run are dropped, so short runs stay valid.
+
+        Example:
+
+        >>> StepDecay.at_fractions(182).boundaries
+        [91, 136]
+        """
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(
+                f"Argument `epochs` must be a positive integer. Received: {epochs!r}"
+            )
+        if any(not 0 < f < 1 for f in fractions):
+            raise ValueError(
+                "Argument `fractions` must be numbers in (0, 1). Received: "
+                f"fractions={fractions!r}"
+            )
+        rounded = {round(f * epochs) for f in fractions}
+        boundaries = sorted(b for b in rounded if 1 <= b < epochs)
+        return cls(boundaries, factor=factor, warmup_epochs=warmup_epochs)
+
     def learning_rate(self, epoch, step=None):
         """The rate at `epoch` (0-based), after `step` steps of it if warming up."""
         rate = self.base_learning_rate * self.factor ** sum(

@@ -136,3 +136,12 @@ def test_config_round_trip():
         "factor": 0.2,
         "warmup_epochs": 1,
     }
+
+
+def test_at_fractions_rounds_and_drops_degenerate_boundaries():
+    assert recipekit.callbacks.StepDecay.at_fractions(182).boundaries == [91, 136]
+    assert recipekit.callbacks.StepDecay.at_fractions(5).boundaries == [2, 4]
+    assert recipekit.callbacks.StepDecay.at_fractions(1).boundaries == []
+    assert recipekit.callbacks.StepDecay.at_fractions(2, (0.5, 0.75)).boundaries == [1]
+    with pytest.raises(ValueError, match="fractions"):
+        recipekit.callbacks.StepDecay.at_fractions(10, (0.5, 1.5))
