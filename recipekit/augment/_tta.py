@@ -1,5 +1,7 @@
 """Test-time augmentation: flip and 10-crop averaging of softmax outputs."""
 
+import weakref
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -8,6 +10,8 @@ from recipekit.augment._checks import check_images
 
 MODES = ("none", "flip", "ten_crop")
 _VIEWS = {"none": 1, "flip": 2, "ten_crop": 10}
+# Compiled TTA steps per model, so repeated calls do not trace again.
+_STEPS = weakref.WeakKeyDictionary()
 
 
 def ten_crop(images, crop_size):
@@ -148,6 +152,25 @@ def _image_batches(data, batch_size):
     return data.prefetch(tf.data.AUTOTUNE)
 
 
+def _make_step(model, views, spec):
+    """A compiled step: all views of a batch through the model, averaged."""
+    probabilities = _outputs_probabilities(model)
+    signature = [tf.TensorSpec([None, *spec.shape[1:]], spec.dtype)]
+
+    @tf.function(input_signature=signature)
+    def step(images):
+        stacked = views(images)
+        num_views, batch = tf.shape(stacked)[0], tf.shape(stacked)[1]
+        flat = tf.reshape(stacked, tf.concat([[-1], tf.shape(stacked)[2:]], 0))
+        outputs = tf.cast(model(tf.cast(flat, tf.float32), training=False), tf.float32)
+        if not probabilities:
+            outputs = tf.nn.softmax(outputs, axis=-1)
+        outputs = tf.reshape(outputs, [num_views, batch, -1])
+        return tf.reduce_mean(outputs, axis=0)
+
+    return step
+
+
 def predict_tta(
     model,
     data,
@@ -202,21 +225,20 @@ def predict_tta(
     batches = _image_batches(data, chunk)
     image_size = tuple(batches.element_spec.shape[1:3])
     views = _view_fn(mode, image_size, _model_size(model), crop_size, pad, pad_mode)
-    probabilities = _outputs_probabilities(model)
 
     spec = batches.element_spec
-    signature = [tf.TensorSpec([None, *spec.shape[1:]], spec.dtype)]
-
-    @tf.function(input_signature=signature)
-    def step(images):
-        stacked = views(images)
-        num_views, batch = tf.shape(stacked)[0], tf.shape(stacked)[1]
-        flat = tf.reshape(stacked, tf.concat([[-1], tf.shape(stacked)[2:]], 0))
-        outputs = tf.cast(model(tf.cast(flat, tf.float32), training=False), tf.float32)
-        if not probabilities:
-            outputs = tf.nn.softmax(outputs, axis=-1)
-        outputs = tf.reshape(outputs, [num_views, batch, -1])
-        return tf.reduce_mean(outputs, axis=0)
+    key = (
+        mode,
+        tuple(crop_size or ()),
+        pad,
+        pad_mode,
+        tuple(spec.shape[1:]),
+        spec.dtype,
+    )
+    steps = _STEPS.setdefault(model, {})
+    if key not in steps:
+        steps[key] = _make_step(model, views, spec)
+    step = steps[key]
 
     cardinality = int(batches.cardinality())
     bar = keras.utils.Progbar(

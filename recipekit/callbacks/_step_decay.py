@@ -1,9 +1,9 @@
 """Step learning-rate decay with optional linear warm-up, as in the ResNet paper."""
 
-import keras
+from recipekit.callbacks._lr_control import LearningRateController
 
 
-class StepDecay(keras.callbacks.Callback):
+class StepDecay(LearningRateController):
     """Multiplies the learning rate by `factor` at each epoch in `boundaries`.
 
     The classic CIFAR ResNet schedule (He et al., 2016) divides the learning
@@ -57,7 +57,7 @@ class StepDecay(keras.callbacks.Callback):
         self.factor = float(factor)
         self.warmup_epochs = warmup_epochs
         self.base_learning_rate = None
-        self._last_set = None
+        self._final_set = None
         self._epoch = 0
         self._steps = None
 
@@ -101,20 +101,10 @@ class StepDecay(keras.callbacks.Callback):
         # BackupAndRestore restores the optimizer): the rate seen here is the
         # one the user compiled with, unless this callback set it last.
         super().set_model(model)
-        optimizer = getattr(model, "optimizer", None)
-        if optimizer is None:
+        if self._check_optimizer(model) is None:
             return
-        if isinstance(
-            optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule
-        ):
-            raise ValueError(
-                "StepDecay sets the learning rate itself, but the optimizer was "
-                "compiled with a LearningRateSchedule "
-                f"({type(optimizer._learning_rate).__name__}). Compile with a "
-                "float learning rate, e.g. SGD(learning_rate=0.1)."
-            )
-        current = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-        if self.base_learning_rate is None or current != self._last_set:
+        current = self._current()
+        if self.base_learning_rate is None or current != self._final_set:
             self.base_learning_rate = current
 
     def on_train_begin(self, logs=None):
@@ -127,22 +117,21 @@ class StepDecay(keras.callbacks.Callback):
             )
 
     def _set(self, rate):
-        self.model.optimizer.learning_rate = rate
-        self._last_set = float(
-            keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
-        )
+        super()._set(rate)
+        self._final_set = self._last_set
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._set(self.learning_rate(epoch, 0 if epoch < self.warmup_epochs else None))
 
     def on_train_batch_begin(self, batch, logs=None):
+        self._check_untouched()
         if self._epoch < self.warmup_epochs:
             self._set(self.learning_rate(self._epoch, batch))
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = self._last_set
+            logs["learning_rate"] = self._final_set
 
     def get_config(self):
         return {

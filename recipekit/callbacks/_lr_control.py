@@ -1,0 +1,51 @@
+"""The shared part of callbacks that set the learning rate themselves."""
+
+import keras
+
+
+class LearningRateController(keras.callbacks.Callback):
+    """Sets the optimizer's learning rate and notices anyone else doing it.
+
+    Refuses an optimizer whose learning rate is a `LearningRateSchedule` (a
+    callback cannot set it), and raises if another callback (Keras's
+    `LearningRateScheduler`, `ReduceLROnPlateau`, a second recipekit
+    controller) changed the rate since this one last set it.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._last_set = None
+
+    def _check_optimizer(self, model):
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is None:
+            return None
+        if isinstance(
+            optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule
+        ):
+            raise ValueError(
+                f"{type(self).__name__} sets the learning rate itself, but the "
+                "optimizer was compiled with a LearningRateSchedule "
+                f"({type(optimizer._learning_rate).__name__}). Compile with a "
+                "float learning rate, e.g. SGD(learning_rate=0.1)."
+            )
+        return optimizer
+
+    def _current(self):
+        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def _check_untouched(self):
+        if self._last_set is not None and self._current() != self._last_set:
+            raise ValueError(
+                f"Another callback changed the learning rate from {self._last_set:g} "
+                f"to {self._current():g} while {type(self).__name__} controls it. Use "
+                "one learning-rate callback at a time (remove LearningRateScheduler, "
+                "ReduceLROnPlateau, StepDecay or SnapshotEnsemble duplicates)."
+            )
+
+    def _set(self, rate):
+        self.model.optimizer.learning_rate = rate
+        self._last_set = self._current()
+
+    def on_train_end(self, logs=None):
+        self._last_set = None
