@@ -9,9 +9,9 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration()] * 2
 )
-import keras
+import keras  # noqa: E402  (after the device setup)
 
-import recipekit
+import recipekit  # noqa: E402
 
 strategy = recipekit.distribute.strategy()
 with strategy.scope():
