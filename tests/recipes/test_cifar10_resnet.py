@@ -39,7 +39,12 @@ def test_smoke_run_writes_metrics_and_a_loadable_model(load_recipe, tmp_path):
     assert metrics["epochs"] == 2 and metrics["train_images_per_s"] > 0
     assert "CPU" in metrics["device"]
     assert set(metrics["tta_accuracy"]) == {"none", "flip", "ten_crop"}
-    assert metrics["tta_accuracy"]["none"] == pytest.approx(metrics["test_accuracy"])
+    # TTA runs on the EMA weights, which the recipe applies after evaluation.
+    assert metrics["tta_accuracy"]["none"] == pytest.approx(
+        metrics["ema_test_accuracy"]
+    )
+    assert os.path.exists(tmp_path / "run" / "curves.png")
+    assert os.path.exists(tmp_path / "run" / "model_ema.keras")
     model = keras.saving.load_model(
         str(tmp_path / "run" / "model.keras"), safe_mode=True
     )

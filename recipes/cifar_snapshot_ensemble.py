@@ -1,0 +1,160 @@
+"""Snapshot ensemble on CIFAR-10 (Huang et al., 2017): train 1, get M for free.
+
+One ResNet run with cyclic cosine annealing (per step, M cycles, LR restarting at
+`lr_max`) and a snapshot at the end of each cycle; the ensemble averages the
+snapshots' softmax outputs. For comparison, the same network trained once with
+the classic step decay for the same number of epochs. Reports each snapshot's
+test accuracy, the ensemble's, and the single model's.
+
+The paper: ResNet-110 on CIFAR-10, 300 epochs, M = 6, lr_max 0.2: 5.52% error
+for the snapshot ensemble vs 6.41% for a single model. Measured results:
+benchmarks/RESULTS.md.
+
+    python recipes/cifar_snapshot_ensemble.py --quick
+    python recipes/cifar_snapshot_ensemble.py --data cifar10 --depth 110
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import time
+
+import keras
+
+import recipekit
+
+
+@dataclasses.dataclass
+class Config:
+    data: str = "cifar10"  # TFDS name, folder, archive or .npz with train/test splits
+    depth: int = 20  # ResNet depth, 6n + 2
+    epochs: int = 300  # epochs of each of the two runs (paper: 300)
+    snapshots: int = 6  # cycles and snapshots M (paper: 6)
+    lr_max: float = 0.2  # rate at the start of each cycle (paper: 0.2)
+    learning_rate: float = 0.1  # the step-decay baseline's initial rate
+    batch_size: int = 128  # images per step
+    weight_decay: float = 1e-4  # L2 coefficient (gradient gains wd * w)
+    seed: int = 0  # same seed for both runs
+    out: str = "runs/cifar_snapshot_ensemble"  # metrics.json, snapshots/, models
+
+
+def build(config, num_classes, mean, std, learning_rate):
+    keras.utils.set_random_seed(config.seed)
+    with recipekit.distribute.strategy().scope():
+        model = recipekit.models.cifar_resnet(
+            config.depth,
+            num_classes,
+            mean=mean,
+            std=std,
+            weight_decay=config.weight_decay,
+        )
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    return model
+
+
+def main(config: Config) -> dict:
+    # Data
+    train_raw, class_names = recipekit.data.load(config.data, split="train")
+    test_raw, _ = recipekit.data.load(config.data, split="test")
+    mean, std = recipekit.data.channel_stats(train_raw)
+    policy = recipekit.augment.cifar_policy()
+    train = recipekit.data.pipeline(
+        train_raw, config.batch_size, training=True, augment=policy, seed=config.seed
+    )
+    test = recipekit.data.pipeline(test_raw, 512)
+    os.makedirs(config.out, exist_ok=True)
+    fit = {"epochs": config.epochs, "validation_data": test, "shuffle": False}
+
+    # Model + Train 1: cyclic cosine annealing with M snapshots.
+    model = build(config, len(class_names), mean, std, config.lr_max)
+    snapshots = recipekit.callbacks.SnapshotEnsemble(
+        config.snapshots, config.lr_max, os.path.join(config.out, "snapshots")
+    )
+    start = time.perf_counter()
+    model.fit(train, callbacks=[snapshots], **fit)
+    snapshot_time = time.perf_counter() - start
+
+    # Model + Train 2: the single-model baseline, step decay at 50% / 75%.
+    single = build(config, len(class_names), mean, std, config.learning_rate)
+    start = time.perf_counter()
+    single.fit(
+        train,
+        callbacks=[recipekit.callbacks.StepDecay.at_fractions(config.epochs)],
+        **fit,
+    )
+    single_time = time.perf_counter() - start
+
+    # Evaluate: each snapshot, the ensemble (one model, one pass), the baseline.
+    each = []
+    for path in snapshots.snapshots:
+        model.load_weights(path)
+        each.append(round(float(model.evaluate(test, verbose=0)[1]), 4))
+    ensemble = recipekit.callbacks.ensemble_model(model, snapshots.snapshots)
+    ensemble.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    ensemble_accuracy = round(float(ensemble.evaluate(test, verbose=0)[1]), 4)
+    ensemble.save(os.path.join(config.out, "ensemble.keras"))
+    metrics = {
+        "snapshot_accuracies": each,
+        "ensemble_accuracy": ensemble_accuracy,
+        "single_model_step_decay_accuracy": round(
+            float(single.evaluate(test, verbose=0)[1]), 4
+        ),
+        "epochs": config.epochs,
+        "snapshots": config.snapshots,
+        "depth": config.depth,
+        "data": config.data,
+        "wall_time_s": {
+            "snapshot_run": round(snapshot_time, 1),
+            "single": round(single_time, 1),
+        },
+        "device": recipekit.distribute.describe(),
+    }
+    with open(os.path.join(config.out, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+    print(f"snapshots: {each}")
+    print(
+        f"ensemble of {len(each)}: {ensemble_accuracy:.4f}; single model with step "
+        f"decay: {metrics['single_model_step_decay_accuracy']:.4f}"
+    )
+    return metrics
+
+
+def parse_args(argv=None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
+    parser.add_argument("--depth", type=int, help="ResNet depth 6n+2 (default 20)")
+    parser.add_argument("--epochs", type=int, help="epochs per run (default 300)")
+    parser.add_argument("--snapshots", type=int, help="cycles / snapshots (default 6)")
+    parser.add_argument("--lr-max", type=float, help="cycle start rate (default 0.2)")
+    parser.add_argument("--out", help="output folder")
+    parser.add_argument(
+        "--quick", action="store_true", help="6 epochs, 3 snapshots, bundled sample"
+    )
+    args = parser.parse_args(argv)
+    config = Config()
+    if args.quick:
+        config = dataclasses.replace(
+            config, data=recipekit.data.SAMPLE, epochs=6, snapshots=3
+        )
+    if args.depth is not None and (args.depth < 8 or (args.depth - 2) % 6):
+        parser.error(f"--depth must be 6n + 2 (20, 32, 44, 56, 110), got {args.depth}")
+    for flag in ("epochs", "snapshots"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            parser.error(f"--{flag} must be >= 1")
+    if args.lr_max is not None and args.lr_max <= 0:
+        parser.error("--lr-max must be > 0")
+    updates = {
+        k: v
+        for k, v in vars(args).items()
+        if v is not None and k in Config.__dataclass_fields__
+    }
+    return dataclasses.replace(config, **updates)
+
+
+if __name__ == "__main__":
+    main(parse_args())
