@@ -1,0 +1,93 @@
+"""`model.fit` time per epoch of ResNet-20 with recipekit's callbacks vs none.
+
+Side by side in one process: no callbacks, recipekit `EMA` (decay 0.999),
+Keras's `SGD(use_ema=True)`, and `SnapshotEnsemble` (in memory). Each case is
+one `fit` of `--repeats + 1` epochs of `--steps` steps of batch 128 on
+pre-loaded tensors, so only the model and the callbacks are timed; the first
+epoch (tracing) is left out and the best of the others reported. Prints one
+JSON object per measurement.
+
+    python benchmarks/callback_overhead.py [--steps 60] [--repeats 3]
+"""
+
+import argparse
+import json
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import recipekit
+
+
+class EpochTimer(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def build(use_ema=False):
+    keras.utils.set_random_seed(0)
+    model = recipekit.models.cifar_resnet(20, mean=[125.0] * 3, std=[63.0] * 3)
+    model.compile(
+        optimizer=keras.optimizers.SGD(
+            0.1, momentum=0.9, nesterov=True, use_ema=use_ema
+        ),
+        loss="sparse_categorical_crossentropy",
+    )
+    return model
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (20 * 128, 32, 32, 3)).astype("float32")
+    y = rng.integers(0, 10, 20 * 128)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(128).cache().repeat()
+    cases = {
+        "no callbacks": (lambda: build(), lambda: []),
+        "recipekit EMA(0.999)": (lambda: build(), lambda: [recipekit.callbacks.EMA()]),
+        "Keras SGD(use_ema=True)": (lambda: build(use_ema=True), lambda: []),
+        "recipekit SnapshotEnsemble(3)": (
+            lambda: build(),
+            lambda: [recipekit.callbacks.SnapshotEnsemble(3)],
+        ),
+    }
+    times = {}
+    for name, (make, callbacks) in cases.items():
+        timer = EpochTimer()
+        make().fit(
+            data, epochs=args.repeats + 1, steps_per_epoch=args.steps, verbose=0,
+            callbacks=[*callbacks(), timer],
+        )  # fmt: skip
+        times[name] = timer.seconds[1:]  # The first epoch traces the step.
+    base = min(times["no callbacks"])
+    for name, values in times.items():
+        print(
+            json.dumps(
+                {
+                    "benchmark": "callback_overhead",
+                    "case": name,
+                    "steps": args.steps,
+                    "epoch_s_runs": [round(v, 2) for v in values],
+                    "epoch_s_best": round(min(values), 2),
+                    "overhead_percent": round(100 * (min(values) / base - 1), 2),
+                    "cpu_cores": os.cpu_count(),
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
