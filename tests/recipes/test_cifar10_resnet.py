@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import recipekit
+from recipekit import tta_command
 
 
 def test_smoke_run_writes_metrics_and_a_loadable_model(load_recipe, tmp_path):
@@ -54,6 +55,13 @@ def test_smoke_run_writes_metrics_and_a_loadable_model(load_recipe, tmp_path):
     assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-4)
     log = (tmp_path / "run" / "log.csv").read_text().splitlines()
     assert log[0].startswith("epoch") and len(log) == 3
+    # The recipekit-tta command scores the recipe's saved EMA model.
+    report = tta_command.run(
+        [str(tmp_path / "run" / "model_ema.keras"), "--data", str(path), "--json"]
+    )
+    by_mode = {row["mode"]: row["accuracy"] for row in report["results"]}
+    assert by_mode == pytest.approx(metrics["tta_accuracy"], abs=1e-4)
+    assert report["pad"] == 4
 
 
 def test_flags_fill_the_config(load_recipe):
