@@ -8,6 +8,18 @@ from recipekit.augment._seed import make_seed
 PAD_MODES = ("reflect", "symmetric", "constant")
 
 
+def check_padding(padding, mode):
+    """Validates `padding` (an int >= 0) and `mode` (one of PAD_MODES)."""
+    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
+        raise ValueError(
+            f"Argument `padding` must be an integer >= 0. Received: padding={padding!r}"
+        )
+    if mode not in PAD_MODES:
+        raise ValueError(
+            f"Argument `mode` must be one of {PAD_MODES}. Received: mode={mode!r}"
+        )
+
+
 def crop_windows(images, offsets, size):
     """Crops `size=(h, w)` windows at per-image `offsets` (B, 2) = (top, left).
 
@@ -44,14 +56,7 @@ def pad_random_crop(images, padding=4, mode="reflect", seed=None):
     >>> recipekit.augment.pad_random_crop(x, padding=4, seed=0).shape
     TensorShape([8, 32, 32, 3])
     """
-    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
-        raise ValueError(
-            f"Argument `padding` must be an integer >= 0. Received: padding={padding!r}"
-        )
-    if mode not in PAD_MODES:
-        raise ValueError(
-            f"Argument `mode` must be one of {PAD_MODES}. Received: mode={mode!r}"
-        )
+    check_padding(padding, mode)
     images = check_images(images)
     if padding == 0:
         return images

@@ -6,7 +6,7 @@ import tensorflow as tf
 from recipekit.augment._checks import check_factor, check_images
 from recipekit.augment._color import color_jitter
 from recipekit.augment._color_jitter_layer import ColorJitter
-from recipekit.augment._crop import PAD_MODES, pad_random_crop
+from recipekit.augment._crop import check_padding, pad_random_crop
 from recipekit.augment._flip import random_flip
 from recipekit.augment._lighting import IMAGENET_PCA, check_pca, pca_lighting
 from recipekit.augment._pca_lighting_layer import PCALighting
@@ -93,6 +93,10 @@ def _color_layers(config, pca, seed):
     return layers
 
 
+def _check_strengths(**strengths):
+    return [check_factor(name, value) for name, value in strengths.items()]
+
+
 def _jitter_steps(brightness, contrast, saturation):
     if not (brightness or contrast or saturation):
         return []
@@ -140,18 +144,13 @@ def cifar_policy(
     >>> policy = recipekit.augment.cifar_policy(brightness=0.2, lighting=0.1)
     >>> train = recipekit.data.pipeline(ds, 128, training=True, augment=policy)
     """
-    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
-        raise ValueError(
-            f"Argument `padding` must be an integer >= 0. Received: padding={padding!r}"
-        )
-    if mode not in PAD_MODES:
-        raise ValueError(
-            f"Argument `mode` must be one of {PAD_MODES}. Received: mode={mode!r}"
-        )
-    brightness = check_factor("brightness", brightness)
-    contrast = check_factor("contrast", contrast)
-    saturation = check_factor("saturation", saturation)
-    lighting = check_factor("lighting", lighting)
+    check_padding(padding, mode)
+    brightness, contrast, saturation, lighting = _check_strengths(
+        brightness=brightness,
+        contrast=contrast,
+        saturation=saturation,
+        lighting=lighting,
+    )
     steps = [("pad_random_crop", pad_random_crop, {"padding": padding, "mode": mode})]
     if flip:
         steps.append(("random_flip", random_flip, {}))
@@ -217,10 +216,12 @@ def imagenet_policy(
     >>> policy = recipekit.augment.imagenet_policy(size=(224, 224))
     >>> train = recipekit.data.pipeline(ds, 64, training=True, augment=policy)
     """
-    brightness = check_factor("brightness", brightness)
-    contrast = check_factor("contrast", contrast)
-    saturation = check_factor("saturation", saturation)
-    lighting = check_factor("lighting", lighting)
+    brightness, contrast, saturation, lighting = _check_strengths(
+        brightness=brightness,
+        contrast=contrast,
+        saturation=saturation,
+        lighting=lighting,
+    )
     size, scale, ratio = check_resized_crop_args(size, scale, ratio)
     crop = {"size": size, "scale": scale, "ratio": ratio}
     steps = [("random_resized_crop", random_resized_crop, crop)]

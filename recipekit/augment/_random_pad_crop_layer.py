@@ -2,7 +2,7 @@
 
 import keras
 
-from recipekit.augment._crop import PAD_MODES, pad_random_crop
+from recipekit.augment._crop import check_padding, pad_random_crop
 from recipekit.augment._layer_base import AugmentLayer
 
 
@@ -33,15 +33,7 @@ class RandomPadCrop(AugmentLayer):
 
     def __init__(self, padding=4, mode="reflect", seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
-            raise ValueError(
-                "Argument `padding` must be an integer >= 0. Received: "
-                f"padding={padding!r}"
-            )
-        if mode not in PAD_MODES:
-            raise ValueError(
-                f"Argument `mode` must be one of {PAD_MODES}. Received: mode={mode!r}"
-            )
+        check_padding(padding, mode)
         self.padding = padding
         self.mode = mode
 

@@ -37,3 +37,14 @@ def tiny_data(n=32, seed=0):
     x = rng.normal(size=(n, 3)).astype("float32")
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("int64")
     return x, y
+
+
+class RecordRate(keras.callbacks.Callback):
+    """Records the optimizer's learning rate at the start of every step."""
+
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.rates.append(float(self.model.optimizer.learning_rate))

@@ -7,16 +7,7 @@ import pytest
 from PIL import Image
 
 import recipekit
-from tests.callbacks.conftest import tiny_bn_model, tiny_data
-
-
-class RecordRate(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.rates = []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.rates.append(float(self.model.optimizer.learning_rate))
+from tests.callbacks.conftest import RecordRate, tiny_bn_model, tiny_data
 
 
 def test_cyclic_cosine_rate_per_step_and_snapshot_count():

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import recipekit
+from tests.callbacks.conftest import RecordRate
 
 
 def _tiny_model(learning_rate=0.1):
@@ -17,15 +18,6 @@ def _data(n=8):
     return rng.normal(size=(n, 3)).astype("float32"), rng.normal(size=(n, 2)).astype(
         "float32"
     )
-
-
-class RecordRate(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.rates = []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.rates.append(float(self.model.optimizer.learning_rate))
 
 
 def test_rates_per_epoch_in_logs():

@@ -1,22 +1,15 @@
 import dataclasses
 
-import numpy as np
 import pytest
 
 
-def test_smoke_run_reports_snapshots_ensemble_and_baseline(load_recipe, tmp_path):
+def test_smoke_run_reports_snapshots_ensemble_and_baseline(
+    load_recipe, tiny_npz, tmp_path
+):
     recipe = load_recipe("cifar_snapshot_ensemble")
-    rng = np.random.default_rng(0)
-    path = tmp_path / "tiny.npz"
-    np.savez(
-        path,
-        x_train=rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8),
-        y_train=np.arange(64) % 2,
-        x_test=rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8),
-        y_test=np.arange(20) % 2,
-    )
+    path = tiny_npz()
     config = dataclasses.replace(
-        recipe.Config(), data=str(path), depth=8, epochs=2, snapshots=2, batch_size=32,
+        recipe.Config(), data=path, depth=8, epochs=2, snapshots=2, batch_size=32,
         out=str(tmp_path / "run"),
     )  # fmt: skip
     metrics = recipe.main(config)

@@ -1,24 +1,15 @@
 import dataclasses
 import json
 
-import numpy as np
 import pytest
 
 
-def test_smoke_run_reports_both_errors(load_recipe, tmp_path):
+def test_smoke_run_reports_both_errors(load_recipe, tiny_npz, tmp_path):
     recipe = load_recipe("cifar_stochastic_depth")
-    rng = np.random.default_rng(0)
-    path = tmp_path / "tiny.npz"
-    np.savez(
-        path,
-        x_train=rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8),
-        y_train=np.arange(64) % 2,
-        x_test=rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8),
-        y_test=np.arange(20) % 2,
-    )
+    path = tiny_npz()
     config = dataclasses.replace(
         recipe.Config(),
-        data=str(path),
+        data=path,
         depth=8,
         epochs=1,
         batch_size=32,
