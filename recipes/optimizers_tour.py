@@ -1,0 +1,202 @@
+"""The optimizer tour: SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam, L-BFGS.
+
+Part 1 draws each optimizer's path on three 2-D surfaces (an ill-conditioned
+bowl, a saddle point, a surface with a local minimum), using Keras's own
+optimizer classes on a `keras.Variable`, plus SciPy's full-batch L-BFGS and, on
+each surface, Adam without bias correction (written out, since Keras's Adam
+always corrects). Part 2 trains the same small CNN on CIFAR-10 with each
+optimizer at its usual learning rate for the same number of epochs, and SGD with
+momentum under step, exponential and cosine decay. Writes one PNG per surface,
+`cifar_loss.png` and `results.json` to `--out`.
+
+    python recipes/optimizers_tour.py --quick     # a few minutes on 2 CPU cores
+    python recipes/optimizers_tour.py --data ../shared/data/cifar10-jpeg.tar.gz
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+from matplotlib.figure import Figure
+
+import recipekit
+from recipekit import optimizers as tour
+
+LABELS = {"sgd": "SGD", "momentum": "SGD+momentum", "nesterov": "Nesterov",
+          "adagrad": "AdaGrad", "rmsprop": "RMSProp", "adam": "Adam"}  # fmt: skip
+
+
+@dataclasses.dataclass
+class Config:
+    data: str = "cifar10"  # CIFAR source for part 2: TFDS name, folder, archive
+    epochs: int = 15  # epochs per optimizer in part 2
+    batch_size: int = 128  # images per step in part 2
+    train_images: int = 0  # use only this many training images (0: all)
+    learning_rates: tuple = (  # (optimizer, its usual learning rate) for part 2
+        ("sgd", 0.1),
+        ("momentum", 0.05),
+        ("nesterov", 0.05),
+        ("adagrad", 0.05),
+        ("rmsprop", 0.001),
+        ("adam", 0.001),
+    )
+    seed: int = 0  # same initial weights for every run
+    out: str = "runs/optimizers_tour"  # PNGs and results.json
+
+
+def draw_surface(surface, paths, path):
+    figure = Figure(figsize=(7.5, 5))
+    axis = figure.subplots()
+    X, Y, Z = tour.grid(surface)
+    levels = np.quantile(Z, np.linspace(0.0, 1.0, 30) ** 2)
+    axis.contour(X, Y, Z, levels=np.unique(levels), cmap="Greys", linewidths=0.6)
+    for name, points in paths.items():
+        style = "--" if name.startswith("Adam, no") else "-"
+        axis.plot(
+            points[:, 0], points[:, 1], style, marker=".", markersize=3, label=name
+        )
+    axis.plot(*surface.start, "k*", markersize=10, label="start")
+    x0, x1, y0, y1 = surface.window
+    axis.set_xlim(x0, x1)
+    axis.set_ylim(y0, y1)
+    axis.set_xlabel("x")
+    axis.set_ylabel("y")
+    axis.set_title(f"{surface.title}, {surface.steps} steps")
+    axis.legend(fontsize=7, loc="best")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def surfaces_part(config):
+    results = {}
+    for surface in tour.SURFACES:
+        paths = {}
+        for name, make in tour.OPTIMIZERS.items():
+            rate = surface.learning_rates[name]
+            paths[f"{LABELS[name]} (lr {rate})"] = tour.keras_trajectory(
+                make(rate), surface, surface.steps
+            )
+        paths["L-BFGS (full batch)"] = tour.lbfgs_trajectory(surface, surface.steps)
+        paths["Adam, no bias correction"] = tour.adam_without_bias_correction(
+            surface, surface.steps, surface.learning_rates["adam"]
+        )
+        draw_surface(surface, paths, os.path.join(config.out, f"{surface.name}.png"))
+        results[surface.name] = {
+            name: {"final_loss": float(surface(p[-1])), "final_point": p[-1].tolist()}
+            for name, p in paths.items()
+        }
+    return results
+
+
+def small_cnn(num_classes, mean, std):
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Normalization(mean=list(mean), variance=list(np.square(std)))(
+        inputs
+    )
+    for filters in (32, 64, 128):
+        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
+def cifar_part(config):
+    train_raw, names = recipekit.data.load(config.data, split="train")
+    if config.train_images:
+        train_raw = train_raw.shuffle(60000, seed=0).take(config.train_images)
+    test_raw, _ = recipekit.data.load(config.data, split="test")
+    mean, std = recipekit.data.channel_stats(train_raw)
+    train = recipekit.data.pipeline(
+        train_raw, config.batch_size, training=True,
+        augment=recipekit.augment.cifar_policy(), seed=config.seed,
+    )  # fmt: skip
+    test = recipekit.data.pipeline(test_raw, 512)
+    steps = config.epochs * int(train.cardinality())
+    momentum = dict(config.learning_rates)["momentum"]
+    runs = {LABELS[n]: (n, lr, []) for n, lr in config.learning_rates}
+    schedules = keras.optimizers.schedules
+    step_decay = recipekit.callbacks.StepDecay.at_fractions(config.epochs)
+    exponential = schedules.ExponentialDecay(momentum, steps, decay_rate=0.01)
+    runs["SGD+momentum, step decay"] = ("momentum", momentum, [step_decay])
+    runs["SGD+momentum, exponential decay"] = ("momentum", exponential, [])
+    runs["SGD+momentum, cosine decay"] = (
+        "momentum",
+        schedules.CosineDecay(momentum, steps),
+        [],
+    )
+    results, curves = {}, {}
+    for label, (name, lr, callbacks) in runs.items():
+        keras.utils.set_random_seed(config.seed)
+        model = small_cnn(len(names), mean, std)
+        model.compile(
+            optimizer=tour.OPTIMIZERS[name](lr),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        history = model.fit(
+            train, epochs=config.epochs, callbacks=callbacks, verbose=2, shuffle=False
+        )
+        curves[label] = history.history["loss"]
+        results[label] = round(float(model.evaluate(test, verbose=0)[1]), 4)
+        print(f"{label}: test accuracy {results[label]:.4f}")
+    figure = Figure(figsize=(7.5, 5))
+    axis = figure.subplots()
+    for label, losses in curves.items():
+        axis.plot(
+            range(1, len(losses) + 1), losses, marker="o", markersize=3, label=label
+        )
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("training loss")
+    axis.set_title(f"Small CNN on {config.data}: training loss per optimizer")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(os.path.join(config.out, "cifar_loss.png"), dpi=110)
+    return results
+
+
+def main(config: Config) -> dict:
+    os.makedirs(config.out, exist_ok=True)
+    results = {
+        "surfaces": surfaces_part(config),
+        "cifar_test_accuracy": cifar_part(config),
+    }
+    results.update(
+        data=config.data, epochs=config.epochs, device=recipekit.distribute.describe()
+    )
+    with open(os.path.join(config.out, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    print(
+        "\n".join(f"{k:34s} {v:.4f}" for k, v in results["cifar_test_accuracy"].items())
+    )
+    return results
+
+
+def parse_args(argv=None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="CIFAR source (TFDS name, folder, archive)")
+    parser.add_argument("--epochs", type=int, help="epochs per optimizer (default 15)")
+    parser.add_argument("--out", help="output folder")
+    parser.add_argument(
+        "--quick", action="store_true", help="3 epochs on the bundled sample"
+    )
+    args = parser.parse_args(argv)
+    config = Config()
+    if args.quick:
+        config = dataclasses.replace(config, data=recipekit.data.SAMPLE, epochs=3)
+    if args.epochs is not None and args.epochs < 1:
+        parser.error("--epochs must be >= 1")
+    updates = {
+        k: v
+        for k, v in vars(args).items()
+        if v is not None and k in Config.__dataclass_fields__
+    }
+    return dataclasses.replace(config, **updates)
+
+
+if __name__ == "__main__":
+    main(parse_args())
