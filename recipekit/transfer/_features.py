@@ -44,5 +44,5 @@ def extract_features(backbone, dataset, batch_size=128, verbose="auto"):
 
 def feature_extractor(model):
     """The part of a `transfer_model` model from its input to the pooled features."""
-    backbone_output = model.layers[-3].output  # Before dropout and classifier.
+    backbone_output = model.layers[-2].input  # What enters dropout + classifier.
     return keras.Model(model.input, backbone_output, name=f"{model.name}_features")
