@@ -1,8 +1,12 @@
 """`extract_features()`: run a frozen backbone once over a dataset."""
 
+import weakref
+
 import keras
 import numpy as np
 import tensorflow as tf
+
+_RUNNERS = weakref.WeakKeyDictionary()  # One compiled function per backbone.
 
 
 def extract_features(backbone, dataset, batch_size=128, verbose="auto"):
@@ -26,9 +30,14 @@ def extract_features(backbone, dataset, batch_size=128, verbose="auto"):
     if dataset.element_spec[0].shape.rank == 3:
         dataset = dataset.batch(batch_size)
 
-    @tf.function
-    def run(images):
-        return backbone(tf.cast(images, tf.float32), training=False)
+    if backbone not in _RUNNERS:
+
+        @tf.function(reduce_retracing=True)
+        def run(images):
+            return backbone(tf.cast(images, tf.float32), training=False)
+
+        _RUNNERS[backbone] = run
+    run = _RUNNERS[backbone]
 
     size = int(dataset.cardinality())
     bar = keras.utils.Progbar(

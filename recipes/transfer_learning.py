@@ -1,0 +1,177 @@
+"""Transfer learning on your own small dataset: new head, frozen backbone, fine-tune.
+
+The lecture's table, as `--scenario`:
+- `linear`: little data, similar to ImageNet: a linear classifier on frozen
+  features, fitted by full-batch L-BFGS (`transfer.linear_probe`);
+- `finetune`: more data: train the head on the frozen backbone, then fine-tune
+  the top 30% of the backbone at 1/10 of the learning rate;
+- `deep`: a lot of data, or a different domain: the same, fine-tuning all of the
+  backbone (BatchNorm stays frozen in every case);
+- `auto`: picks from the number of labelled images per class (< 100: linear,
+  < 1000: finetune, else deep) and says why; it cannot know how close your data
+  is to ImageNet, so move one row down the table if it is far (medical, satellite).
+Training uses `imagenet_policy` augmentation; the end reports plain and flip-TTA
+accuracy in `metrics.json`.
+
+    python recipes/transfer_learning.py --data path/to/folder --backbone MobileNetV2
+    python recipes/transfer_learning.py --quick      # offline: 500 images, weights=None
+    python recipes/transfer_learning.py --data cifar10_sample --image-size 32 \
+        --backbone cifar_resnet20 --weights runs/transfer/backbone.weights.h5
+
+(the last one uses the CIFAR backbone that benchmarks/transfer.py pretrains).
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+
+import keras
+
+import recipekit
+
+SCENARIOS = ("linear", "finetune", "deep", "auto")
+UNFREEZE = {"finetune": 0.3, "deep": 1.0}  # share of the backbone fine-tuned
+
+
+@dataclasses.dataclass
+class Config:
+    data: str = "tf_flowers"  # TFDS name, folder or archive with train/test splits
+    backbone: str = "MobileNetV2"  # any name in recipekit.models.BACKBONES
+    weights: str = "imagenet"  # "imagenet", a backbone .weights.h5 path, or "none"
+    image_size: int = 160  # images are resized to image_size x image_size
+    scenario: str = "auto"  # linear | finetune | deep | auto
+    head_epochs: int = 5  # phase 1: the new head on the frozen backbone
+    finetune_epochs: int = 5  # phase 2: fine-tuning at learning_rate / 10
+    learning_rate: float = 1e-3  # Adam, phase 1
+    l2: float = 1e-4  # linear probe penalty
+    batch_size: int = 32  # images per step
+    train_images: int = 0  # use only this many training images (0: all)
+    seed: int = 0  # weights, shuffling, augmentation
+    out: str = "runs/transfer_learning"  # metrics.json and model.keras
+
+
+def pick_scenario(config, num_images, num_classes):
+    if config.scenario != "auto":
+        return config.scenario, f"scenario {config.scenario!r} was asked for"
+    per_class = num_images / num_classes
+    if per_class < 100:
+        choice = "linear"
+    elif per_class < 1000:
+        choice = "finetune"
+    else:
+        choice = "deep"
+    return choice, (
+        f"{per_class:.0f} labelled images per class: {choice} (< 100: linear, "
+        "< 1000: finetune, else deep; assumes data close to ImageNet)"
+    )
+
+
+def main(config: Config) -> dict:
+    keras.utils.set_random_seed(config.seed)
+    size = (config.image_size, config.image_size)
+
+    # Data
+    train_raw, names = recipekit.data.load(config.data, "train", image_size=size)
+    if config.train_images:
+        train_raw = train_raw.shuffle(100_000, seed=config.seed).take(
+            config.train_images
+        )
+    train_raw = train_raw.cache()
+    test_raw, _ = recipekit.data.load(config.data, "test", image_size=size)
+    num_images = sum(1 for _ in train_raw)
+    scenario, why = pick_scenario(config, num_images, len(names))
+    print(f"{num_images} training images, {len(names)} classes; {why}")
+    policy = recipekit.augment.imagenet_policy(size=size, scale=(0.25, 1.0))
+    train = recipekit.data.pipeline(
+        train_raw, config.batch_size, training=True, augment=policy, seed=config.seed
+    )
+    test = recipekit.data.pipeline(test_raw, 128)
+
+    # Model
+    weights = None if config.weights == "none" else config.weights
+    with recipekit.distribute.strategy().scope():
+        model, backbone = recipekit.models.transfer_model(
+            config.backbone, len(names), (*size, 3), weights=weights
+        )
+    metrics = {"scenario": scenario, "why": scenario and why, "phases": {}}
+
+    def compile_and_fit(learning_rate, epochs):
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        if epochs:
+            model.fit(train, epochs=epochs, validation_data=test, shuffle=False)
+        return round(float(model.evaluate(test, verbose=0)[1]), 4)
+
+    # Train
+    if scenario == "linear":
+        extractor = recipekit.transfer.feature_extractor(model)
+        features, labels = recipekit.transfer.extract_features(extractor, train_raw)
+        probe = recipekit.transfer.linear_probe(
+            features, labels, l2=config.l2, num_classes=len(names)
+        )
+        model.layers[-1].set_weights(probe.get_layer("probe").get_weights())
+        metrics["phases"]["linear_probe"] = compile_and_fit(config.learning_rate, 0)
+        metrics["probe_iterations"] = probe.probe_iterations
+    else:
+        metrics["phases"]["head"] = compile_and_fit(
+            config.learning_rate, config.head_epochs
+        )
+        unfrozen = recipekit.transfer.unfreeze(backbone, fraction=UNFREEZE[scenario])
+        print(f"fine-tuning {len(unfrozen)} backbone layers (BatchNorm kept frozen)")
+        metrics["phases"]["finetune"] = compile_and_fit(
+            config.learning_rate / 10, config.finetune_epochs
+        )
+
+    # Evaluate, with flip test-time augmentation.
+    tta = recipekit.augment.evaluate_tta(model, test_raw, modes=("none", "flip"))
+    metrics["tta_accuracy"] = {k: round(v, 4) for k, v in tta.items()}
+    metrics.update(backbone=config.backbone, weights=config.weights, data=config.data)
+    metrics["train_images"] = num_images
+    os.makedirs(config.out, exist_ok=True)
+    model.save(os.path.join(config.out, "model.keras"))
+    with open(os.path.join(config.out, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+    print(json.dumps({"phases": metrics["phases"], "tta": metrics["tta_accuracy"]}))
+    return metrics
+
+
+def parse_args(argv=None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="TFDS name, image folder or archive")
+    parser.add_argument("--backbone", choices=sorted(recipekit.models.BACKBONES))
+    parser.add_argument("--weights", help="imagenet, a backbone weights file, or none")
+    parser.add_argument("--image-size", type=int, help="side in pixels (default 160)")
+    parser.add_argument("--scenario", choices=SCENARIOS)
+    parser.add_argument("--head-epochs", type=int)
+    parser.add_argument("--finetune-epochs", type=int)
+    parser.add_argument("--train-images", type=int, help="use only this many")
+    parser.add_argument("--out", help="output folder")
+    parser.add_argument(
+        "--quick", action="store_true", help="500 sample images, 32 px, random weights"
+    )
+    args = parser.parse_args(argv)
+    config = Config()
+    if args.quick:
+        config = dataclasses.replace(
+            config, data=recipekit.data.SAMPLE, weights="none", image_size=32,
+            train_images=500, head_epochs=2, finetune_epochs=2, batch_size=64,
+            backbone="cifar_resnet20",
+        )  # fmt: skip
+    for flag in ("image_size", "head_epochs", "finetune_epochs", "train_images"):
+        value = getattr(args, flag)
+        if value is not None and value < (1 if flag == "image_size" else 0):
+            parser.error(f"--{flag.replace('_', '-')} must be positive")
+    updates = {
+        k: v
+        for k, v in vars(args).items()
+        if v is not None and k in Config.__dataclass_fields__
+    }
+    return dataclasses.replace(config, **updates)
+
+
+if __name__ == "__main__":
+    main(parse_args())
