@@ -1,13 +1,14 @@
 """`model.fit` time per epoch of ResNet-20 with recipekit's callbacks vs none.
 
 Side by side in one process: no callbacks, recipekit `EMA` (decay 0.999),
-Keras's `SGD(use_ema=True)`, and `SnapshotEnsemble` (in memory). Each case is
-one `fit` of `--repeats + 1` epochs of `--steps` steps of batch 128 on
-pre-loaded tensors, so only the model and the callbacks are timed; the first
-epoch (tracing) is left out and the best of the others reported. Prints one
-JSON object per measurement.
+Keras's `SGD(use_ema=True)`, and `SnapshotEnsemble` (in memory), on pre-loaded
+tensors so only the model and the callbacks are timed. The cases take turns
+(`--repeats` rounds), so a machine whose speed drifts hits all alike: in each
+round every case runs one `fit` of two epochs of `--steps` steps, and the second
+epoch is timed (the first traces the step). The best round is reported. Prints
+one JSON object per measurement.
 
-    python benchmarks/callback_overhead.py [--steps 60] [--repeats 3]
+    python benchmarks/callback_overhead.py [--steps 40] [--repeats 4]
 """
 
 import argparse
@@ -47,8 +48,8 @@ def build(use_ema=False):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=4)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 255, (20 * 128, 32, 32, 3)).astype("float32")
@@ -63,14 +64,16 @@ def main():
             lambda: [recipekit.callbacks.SnapshotEnsemble(3)],
         ),
     }
-    times = {}
-    for name, (make, callbacks) in cases.items():
-        timer = EpochTimer()
-        make().fit(
-            data, epochs=args.repeats + 1, steps_per_epoch=args.steps, verbose=0,
-            callbacks=[*callbacks(), timer],
-        )  # fmt: skip
-        times[name] = timer.seconds[1:]  # The first epoch traces the step.
+    models = {name: make() for name, (make, _) in cases.items()}
+    times = {name: [] for name in cases}
+    for _ in range(args.repeats):
+        for name, (_, callbacks) in cases.items():
+            timer = EpochTimer()
+            models[name].fit(
+                data, epochs=2, steps_per_epoch=args.steps, verbose=0,
+                callbacks=[*callbacks(), timer],
+            )  # fmt: skip
+            times[name].append(timer.seconds[1])  # The first epoch traces.
     base = min(times["no callbacks"])
     for name, values in times.items():
         print(
