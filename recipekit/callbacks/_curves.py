@@ -64,6 +64,7 @@ class TrainingCurves(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._restored = False
+        _state.unregister(self.model, self)
 
     def draw(self):
         """Writes the PNG from the recorded history; returns its path."""

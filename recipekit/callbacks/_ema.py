@@ -212,6 +212,7 @@ class EMA(keras.callbacks.Callback):
             self.model.train_function = None
             self._original_train_step = None
         self._restored = False
+        _state.unregister(self.model, self)
 
     # State for BackupAndRestore ---------------------------------------------
 

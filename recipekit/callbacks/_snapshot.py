@@ -142,6 +142,7 @@ class SnapshotEnsemble(LearningRateController):
     def on_train_end(self, logs=None):
         super().on_train_end(logs)
         self._restored = False
+        _state.unregister(self.model, self)
 
     # State for BackupAndRestore ---------------------------------------------
 
