@@ -8,7 +8,10 @@ round every case runs one `fit` of two epochs of `--steps` steps, and the second
 epoch is timed (the first traces the step). The best round is reported. Prints
 one JSON object per measurement.
 
-    python benchmarks/callback_overhead.py [--steps 40] [--repeats 4]
+    python benchmarks/callback_overhead.py [--steps 40] [--repeats 4] [--update-only]
+
+It also times the EMA's in-graph update alone (`--update-only`: just that), the
+resolution a whole-epoch comparison lacks on a machine whose speed drifts.
 """
 
 import argparse
@@ -46,11 +49,34 @@ def build(use_ema=False):
     return model
 
 
+def ema_update_cost(calls=200):
+    """Time of the EMA's in-graph update alone, for ResNet-20's weights."""
+    model = build()
+    ema = recipekit.callbacks.EMA()
+    ema._create(model)
+    ema._active.assign(1.0)
+    update = tf.function(ema._update)
+    update()
+    start = time.perf_counter()
+    for _ in range(calls):
+        update()
+    values = sum(int(np.prod(w.shape)) for w in model.weights)
+    ms = 1000 * (time.perf_counter() - start) / calls
+    print(json.dumps({"benchmark": "ema_update_alone", "values": values,
+                      "ms_per_step": round(ms, 3)}), flush=True)  # fmt: skip
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument(
+        "--update-only", action="store_true", help="only time the EMA update itself"
+    )
     args = parser.parse_args()
+    ema_update_cost()
+    if args.update_only:
+        return
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 255, (20 * 128, 32, 32, 3)).astype("float32")
     y = rng.integers(0, 10, 20 * 128)
