@@ -61,34 +61,53 @@ def _check_link(archive: str, name: str, target: str, from_root=False) -> str:
     return resolved
 
 
-def iter_archive(path: str, wanted_names=None) -> Iterator[tuple[str, bytes]]:
-    """Yields `(relative_name, data)` for the regular files of an archive.
+class ArchiveReader:
+    """An archive opened once: validated member names, then their data.
 
-    All members are validated before the first one is yielded. `wanted_names`, a
-    container of relative names, limits which files are read.
+    Every member is checked when the archive is opened (one pass over the
+    headers); `read(names)` then streams the wanted files in archive order, so
+    a compressed stream is decompressed twice at most, however many files.
+
+    Use it as a context manager: `with ArchiveReader(path) as archive: ...`.
     """
-    if path.lower().endswith(".zip"):
-        yield from _iter_zip(path, wanted_names)
-    else:
-        yield from _iter_tar(path, wanted_names)
 
+    def __init__(self, path: str):
+        self.path = path
+        self._zip = path.lower().endswith(".zip")
+        if self._zip:
+            self._handle = zipfile.ZipFile(path)
+            self._files = _zip_members(path, self._handle)
+        else:
+            self._handle = tarfile.open(path)
+            self._files = _tar_members(path, self._handle.getmembers())
+            self._files.sort(key=lambda item: item[1].offset_data)
 
-def list_archive(path: str) -> list[str]:
-    """Returns the validated relative names of an archive's regular files."""
-    if path.lower().endswith(".zip"):
-        with zipfile.ZipFile(path) as zf:
-            return [name for name, _ in _zip_members(path, zf)]
-    with tarfile.open(path) as tf:
-        return [name for name, _ in _tar_members(path, tf.getmembers())]
+    @property
+    def names(self) -> list[str]:
+        """The normalised relative names of the archive's regular files."""
+        return [name for name, _ in self._files]
+
+    def read(self, wanted_names=None) -> Iterator[tuple[str, bytes]]:
+        """Yields `(name, data)` for the files in `wanted_names` (default all)."""
+        for name, member in self._files:
+            if wanted_names is not None and name not in wanted_names:
+                continue
+            if self._zip:
+                yield name, self._handle.read(member)
+            else:
+                yield name, self._handle.extractfile(member).read()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._handle.close()
 
 
 def _tar_members(path, members):
-    names = {}
-    for member in members:
-        names[_check_member_name(path, member.name)] = member
+    names = {_check_member_name(path, m.name): m for m in members}
     files = []
-    for member in members:
-        name = _check_member_name(path, member.name)
+    for name, member in names.items():
         if member.issym() or member.islnk():
             resolved = _check_link(path, name, member.linkname, member.islnk())
             if resolved not in names or not names[resolved].isfile():
@@ -109,19 +128,6 @@ def _tar_members(path, members):
     return files
 
 
-def _iter_tar(path, wanted_names):
-    # Validate every member first (one pass over the headers), then read the data
-    # in archive order, so a compressed stream is decompressed once more at most.
-    with tarfile.open(path) as tf:
-        files = _tar_members(path, tf.getmembers())
-        files.sort(key=lambda item: item[1].offset_data)
-        for name, member in files:
-            if wanted_names is not None and name not in wanted_names:
-                continue
-            handle = tf.extractfile(member)
-            yield name, handle.read()
-
-
 def _zip_members(path, zf):
     files = []
     for info in zf.infolist():
@@ -136,13 +142,6 @@ def _zip_members(path, zf):
         if not info.is_dir():
             files.append((name, info))
     return files
-
-
-def _iter_zip(path, wanted_names):
-    with zipfile.ZipFile(path) as zf:
-        for name, info in _zip_members(path, zf):
-            if wanted_names is None or name in wanted_names:
-                yield name, zf.read(info)
 
 
 def iter_folder(root: str) -> Iterator[tuple[str, str]]:

@@ -126,9 +126,20 @@ def read_images(
     Returns `(images, labels, class_names, skipped)`.
     """
     if _archive.is_archive(source):
-        names = _archive.list_archive(source)
-    else:
-        names = [rel for rel, _ in _archive.iter_folder(source)]
+        with _archive.ArchiveReader(source) as archive:
+            return _decode_split(
+                source, archive.names, archive.read, split, image_size, on_error
+            )
+    names = [rel for rel, _ in _archive.iter_folder(source)]
+
+    def read(wanted):
+        return ((n, _read_file(os.path.join(source, n))) for n in wanted)
+
+    return _decode_split(source, names, read, split, image_size, on_error)
+
+
+def _decode_split(source, names, read, split, image_size, on_error):
+    """Decodes the images of `split`; `read(wanted)` yields `(name, bytes)`."""
     layout = Layout(source, names)
     if layout.ignored:
         shown = ", ".join(repr(n) for n in layout.ignored[:5])
@@ -136,7 +147,7 @@ def read_images(
         warnings.warn(
             f"Ignored {len(layout.ignored)} file(s) in {source!r} that are not images "
             f"({', '.join(IMAGE_EXTENSIONS)}): {shown}{more}.",
-            stacklevel=3,
+            stacklevel=4,
         )
     chosen = layout.select(split)
     if len(layout.class_names) < 2:
@@ -145,27 +156,18 @@ def read_images(
             "classification needs at least two classes."
         )
     wanted = dict(chosen)
-    if _archive.is_archive(source):
-        blobs = (
-            (n, data) for n, data in _archive.iter_archive(source, wanted_names=wanted)
-        )
-    else:
-        blobs = ((n, _read_file(os.path.join(source, n))) for n in wanted)
+    separator = ":" if _archive.is_archive(source) else "/"
     decoded = {}
     skipped = []
     first = None
-    for name, data in blobs:
-        shown = (
-            f"{source}/{name}"
-            if not _archive.is_archive(source)
-            else f"{source}:{name}"
-        )
+    for name, data in read(wanted):
+        shown = f"{source}{separator}{name}"
         try:
             image = decode(name, data, image_size)
         except Exception as error:  # PIL raises many types for bad files.
             if on_error == "skip":
                 warnings.warn(
-                    f"Skipped unreadable image {shown!r}: {error}", stacklevel=3
+                    f"Skipped unreadable image {shown!r}: {error}", stacklevel=4
                 )
                 skipped.append(shown)
                 continue
@@ -185,7 +187,7 @@ def read_images(
         decoded[name] = image
     if skipped:
         warnings.warn(
-            f"Skipped {len(skipped)} unreadable image(s) in {source!r}.", stacklevel=3
+            f"Skipped {len(skipped)} unreadable image(s) in {source!r}.", stacklevel=4
         )
     kept = [(n, label) for n, label in chosen if n in decoded]
     if not kept:
