@@ -1,6 +1,7 @@
 """The shared part of callbacks that set the learning rate themselves."""
 
 import keras
+import numpy as np
 
 
 class LearningRateController(keras.callbacks.Callback):
@@ -9,12 +10,15 @@ class LearningRateController(keras.callbacks.Callback):
     Refuses an optimizer whose learning rate is a `LearningRateSchedule` (a
     callback cannot set it), and raises if another callback (Keras's
     `LearningRateScheduler`, `ReduceLROnPlateau`, a second recipekit
-    controller) changed the rate since this one last set it.
+    controller) changed the rate since this one last set it. The check reads the
+    rate back from the optimizer once per epoch (at its first step), not every
+    step: on an accelerator each read is a device sync.
     """
 
     def __init__(self):
         super().__init__()
-        self._last_set = None
+        self._last_set = None  # The rate as the optimizer holds it (its dtype).
+        self._set_this_fit = False
 
     def _check_optimizer(self, model):
         optimizer = getattr(model, "optimizer", None)
@@ -34,8 +38,10 @@ class LearningRateController(keras.callbacks.Callback):
     def _current(self):
         return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
-    def _check_untouched(self):
-        if self._last_set is not None and self._current() != self._last_set:
+    def _check_untouched(self, batch):
+        if batch != 0 or not self._set_this_fit:
+            return
+        if self._current() != self._last_set:
             raise ValueError(
                 f"Another callback changed the learning rate from {self._last_set:g} "
                 f"to {self._current():g} while {type(self).__name__} controls it. Use "
@@ -44,8 +50,11 @@ class LearningRateController(keras.callbacks.Callback):
             )
 
     def _set(self, rate):
-        self.model.optimizer.learning_rate = rate
-        self._last_set = self._current()
+        optimizer = self.model.optimizer
+        optimizer.learning_rate = rate
+        # What the variable now holds, rounded to its dtype, without a read.
+        self._last_set = float(np.asarray(rate, dtype=optimizer._learning_rate.dtype))
+        self._set_this_fit = True
 
-    def on_train_end(self, logs=None):
-        self._last_set = None
+    def on_train_begin(self, logs=None):
+        self._set_this_fit = False

@@ -93,6 +93,7 @@ class SnapshotEnsemble(LearningRateController):
         _state.register(model, self)
 
     def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
         steps, epochs = self.params.get("steps"), self.params.get("epochs")
         if not steps:
             raise ValueError(
@@ -115,7 +116,7 @@ class SnapshotEnsemble(LearningRateController):
         self._step = epoch * self._steps_per_epoch
 
     def on_train_batch_begin(self, batch, logs=None):
-        self._check_untouched()
+        self._check_untouched(batch)
         self._set(self.learning_rate(self._step))
 
     def on_train_batch_end(self, batch, logs=None):
@@ -140,7 +141,6 @@ class SnapshotEnsemble(LearningRateController):
             logs["snapshots"] = len(self._snapshots)
 
     def on_train_end(self, logs=None):
-        super().on_train_end(logs)
         self._restored = False
         _state.unregister(self.model, self)
 

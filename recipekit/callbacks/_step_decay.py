@@ -57,7 +57,6 @@ class StepDecay(LearningRateController):
         self.factor = float(factor)
         self.warmup_epochs = warmup_epochs
         self.base_learning_rate = None
-        self._final_set = None
         self._epoch = 0
         self._steps = None
 
@@ -104,10 +103,11 @@ class StepDecay(LearningRateController):
         if self._check_optimizer(model) is None:
             return
         current = self._current()
-        if self.base_learning_rate is None or current != self._final_set:
+        if self.base_learning_rate is None or current != self._last_set:
             self.base_learning_rate = current
 
     def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
         self._steps = self.params.get("steps")
         if self.warmup_epochs and not self._steps:
             raise ValueError(
@@ -116,22 +116,18 @@ class StepDecay(LearningRateController):
                 "size."
             )
 
-    def _set(self, rate):
-        super()._set(rate)
-        self._final_set = self._last_set
-
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._set(self.learning_rate(epoch, 0 if epoch < self.warmup_epochs else None))
 
     def on_train_batch_begin(self, batch, logs=None):
-        self._check_untouched()
+        self._check_untouched(batch)
         if self._epoch < self.warmup_epochs:
             self._set(self.learning_rate(self._epoch, batch))
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = self._final_set
+            logs["learning_rate"] = self._last_set
 
     def get_config(self):
         return {

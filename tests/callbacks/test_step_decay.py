@@ -137,3 +137,12 @@ def test_at_fractions_rounds_and_drops_degenerate_boundaries():
     assert recipekit.callbacks.StepDecay.at_fractions(2, (0.5, 0.75)).boundaries == [1]
     with pytest.raises(ValueError, match="fractions"):
         recipekit.callbacks.StepDecay.at_fractions(10, (0.5, 1.5))
+
+
+def test_another_rate_callback_is_detected():
+    clash = keras.callbacks.LearningRateScheduler(lambda epoch: 0.05)
+    with pytest.raises(ValueError, match="changed the learning rate from 0.1 to 0.05"):
+        _tiny_model().fit(
+            *_data(), epochs=2, verbose=0,
+            callbacks=[recipekit.callbacks.StepDecay([1]), clash],
+        )  # fmt: skip
