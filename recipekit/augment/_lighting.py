@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from recipekit.augment._checks import check_factor, check_images, to_unit_float
 from recipekit.augment._seed import make_seed
+from recipekit.data._stats import pixel_moments
 
 # Eigenvalues and eigenvectors (columns) of the RGB covariance of ImageNet pixels
 # scaled to [0, 1], as published with fb.resnet.torch and used by torchvision-era
@@ -42,35 +43,14 @@ def fit_pca_lighting(images_or_dataset, batch_size=1024):
     >>> ds, _ = recipekit.data.load("cifar10_sample", split="train")
     >>> eigenvalues, eigenvectors = recipekit.augment.fit_pca_lighting(ds)
     """
-    if isinstance(images_or_dataset, tf.data.Dataset):
-        dataset = images_or_dataset
-        if isinstance(dataset.element_spec, tuple):
-            dataset = dataset.map(lambda image, *rest: image)
-        if dataset.element_spec.shape.rank == 3:
-            dataset = dataset.batch(batch_size)
-        batches = iter(dataset)
-    else:
-        array = images_or_dataset
-        batches = (array[i : i + batch_size] for i in range(0, len(array), batch_size))
-    count = 0
-    total = np.zeros(3)
-    outer = np.zeros((3, 3))
-    for batch in batches:
-        batch = tf.convert_to_tensor(batch)
-        if batch.shape.rank != 4 or batch.shape[-1] != 3:
-            raise ValueError(
-                "fit_pca_lighting() needs RGB images of shape (N, H, W, 3). "
-                f"Received a batch of shape {batch.shape}"
-            )
-        scale = 255.0 if batch.dtype == tf.uint8 else 1.0
-        pixels = tf.reshape(tf.cast(batch, tf.float64) / scale, [-1, 3])
-        total += tf.reduce_sum(pixels, axis=0).numpy()
-        outer += tf.matmul(pixels, pixels, transpose_a=True).numpy()
-        count += int(pixels.shape[0])
-    if count < 2:
-        raise ValueError("fit_pca_lighting() needs at least two pixels.")
-    mean = total / count
-    covariance = outer / count - np.outer(mean, mean)
+    _, covariance, dtype = pixel_moments(images_or_dataset, batch_size)
+    if covariance.shape != (3, 3):
+        raise ValueError(
+            "fit_pca_lighting() needs RGB images (3 channels). Received "
+            f"{covariance.shape[0]} channels."
+        )
+    if dtype == tf.uint8:
+        covariance = covariance / 255.0**2
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
     order = np.argsort(eigenvalues)[::-1]
     return np.maximum(eigenvalues[order], 0.0), eigenvectors[:, order]

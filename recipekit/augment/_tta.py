@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from recipekit.augment._checks import check_images
+from recipekit.models._outputs import ends_in_softmax
 
 MODES = ("none", "flip", "ten_crop")
 _VIEWS = {"none": 1, "flip": 2, "ten_crop": 10}
@@ -68,15 +69,6 @@ def _check_crop(crop_size, image_size):
             "to crop from padded images."
         )
     return int(crop_size[0]), int(crop_size[1])
-
-
-def _outputs_probabilities(model):
-    """True when the model's last layer applies a softmax."""
-    last = model.layers[-1]
-    if isinstance(last, keras.layers.Softmax):
-        return True
-    activation = getattr(last, "activation", None)
-    return getattr(activation, "__name__", None) == "softmax"
 
 
 def _model_size(model):
@@ -154,7 +146,7 @@ def _image_batches(data, batch_size):
 
 def _make_step(model, views, spec):
     """A compiled step: all views of a batch through the model, averaged."""
-    probabilities = _outputs_probabilities(model)
+    probabilities = ends_in_softmax(model)
     signature = [tf.TensorSpec([None, *spec.shape[1:]], spec.dtype)]
 
     @tf.function(input_signature=signature)

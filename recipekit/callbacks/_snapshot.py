@@ -8,6 +8,7 @@ import numpy as np
 
 from recipekit.callbacks import _state
 from recipekit.callbacks._lr_control import LearningRateController
+from recipekit.models._outputs import ends_in_softmax
 
 
 class SnapshotEnsemble(LearningRateController):
@@ -175,13 +176,6 @@ class SnapshotEnsemble(LearningRateController):
         }
 
 
-def _ends_in_softmax(model):
-    last = model.layers[-1]
-    if isinstance(last, keras.layers.Softmax):
-        return True
-    return getattr(getattr(last, "activation", None), "__name__", None) == "softmax"
-
-
 def ensemble_model(model, snapshots, name="snapshot_ensemble"):
     """One Keras model that averages the softmax outputs of several snapshots.
 
@@ -226,7 +220,7 @@ def ensemble_model(model, snapshots, name="snapshot_ensemble"):
             ) from error
         members.append(member)
     inputs = keras.Input(model.input_shape[1:], name=f"{name}_input")
-    softmax = not _ends_in_softmax(model)
+    softmax = not ends_in_softmax(model)
     outputs = []
     for member in members:
         y = member(inputs)

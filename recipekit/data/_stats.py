@@ -4,6 +4,47 @@ import numpy as np
 import tensorflow as tf
 
 
+def pixel_moments(images_or_dataset, batch_size=1024):
+    """Per-channel mean and covariance of all pixels, streamed in float64.
+
+    Args:
+        images_or_dataset: an array or tensor `(N, H, W, C)`, or a
+            `tf.data.Dataset` of images or `(image, label)`, batched or not.
+        batch_size: images per streamed batch when the input is not batched.
+
+    Returns:
+        `(mean, covariance, dtype)`: shapes `(C,)` and `(C, C)` in the images'
+        units, and the images' dtype.
+    """
+    if isinstance(images_or_dataset, tf.data.Dataset):
+        dataset = images_or_dataset
+        if isinstance(dataset.element_spec, tuple):
+            dataset = dataset.map(lambda image, *rest: image)
+        if dataset.element_spec.shape.rank == 3:
+            dataset = dataset.batch(batch_size)
+        batches = iter(dataset)
+    else:
+        array = images_or_dataset
+        batches = (array[i : i + batch_size] for i in range(0, len(array), batch_size))
+    count, total, outer, dtype = 0, 0.0, 0.0, None
+    for batch in batches:
+        batch = tf.convert_to_tensor(batch)
+        if batch.shape.rank != 4:
+            raise ValueError(
+                "Expected images of shape (N, H, W, C). Received a batch of shape "
+                f"{batch.shape}"
+            )
+        dtype = batch.dtype
+        pixels = tf.reshape(tf.cast(batch, tf.float64), [-1, batch.shape[-1]])
+        total += tf.reduce_sum(pixels, axis=0).numpy()
+        outer += tf.matmul(pixels, pixels, transpose_a=True).numpy()
+        count += int(pixels.shape[0])
+    if count < 2:
+        raise ValueError("Pixel statistics need a dataset with at least two pixels.")
+    mean = total / count
+    return mean, outer / count - np.outer(mean, mean), dtype
+
+
 def channel_stats(dataset, batch_size=1024):
     """Returns the per-channel mean and standard deviation of a dataset's pixels.
 
@@ -11,8 +52,8 @@ def channel_stats(dataset, batch_size=1024):
     larger than memory.
 
     Args:
-        dataset: a `tf.data.Dataset` of `(image, label)` or of images,
-            unbatched, e.g. from `load()`.
+        dataset: a `tf.data.Dataset` of `(image, label)` or of images, e.g.
+            from `load()`, or an array `(N, H, W, C)`.
         batch_size: images per batch while streaming.
 
     Returns:
@@ -24,18 +65,5 @@ def channel_stats(dataset, batch_size=1024):
     >>> ds, _ = recipekit.data.load("cifar10_sample", split="train")
     >>> mean, std = recipekit.data.channel_stats(ds)
     """
-    if isinstance(dataset.element_spec, tuple):
-        dataset = dataset.map(lambda image, *rest: image)
-    total = total_sq = None
-    count = 0
-    for batch in dataset.batch(batch_size).map(lambda x: tf.cast(x, tf.float64)):
-        pixels = tf.reshape(batch, [-1, batch.shape[-1]])
-        s = tf.reduce_sum(pixels, axis=0).numpy()
-        sq = tf.reduce_sum(pixels * pixels, axis=0).numpy()
-        total = s if total is None else total + s
-        total_sq = sq if total_sq is None else total_sq + sq
-        count += pixels.shape[0]
-    if not count:
-        raise ValueError("channel_stats() needs a non-empty dataset.")
-    mean = total / count
-    return mean, np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+    mean, covariance, _ = pixel_moments(dataset, batch_size)
+    return mean, np.sqrt(np.maximum(np.diag(covariance), 0.0))
