@@ -1,11 +1,11 @@
-"""ResNet-20 `model.fit` images/s: the recipe's input pipeline vs pre-loaded tensors.
+"""CIFAR ResNet `model.fit` images/s: the recipe's pipeline vs pre-loaded tensors.
 
 Both runs train the same model for the same number of steps. The "pre-loaded" run
 feeds batches that are already float32 tensors in memory (no shuffle, no
 augmentation, no cast), so the ratio is what the input pipeline costs. Prints one
 JSON object per measurement.
 
-    python benchmarks/train_throughput.py [--steps 100] [--data cifar10_sample]
+    python benchmarks/train_throughput.py [--steps 100] [--depth 20]
 """
 
 import argparse
@@ -19,8 +19,8 @@ import tensorflow as tf
 import recipekit
 
 
-def build_model():
-    model = recipekit.models.cifar_resnet(20, mean=[125.0] * 3, std=[63.0] * 3)
+def build_model(depth):
+    model = recipekit.models.cifar_resnet(depth, mean=[125.0] * 3, std=[63.0] * 3)
     model.compile(
         optimizer=keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
         loss="sparse_categorical_crossentropy",
@@ -42,6 +42,7 @@ def main():
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--depth", type=int, default=20, help="ResNet depth")
     args = parser.parse_args()
     keras.utils.set_random_seed(0)
     raw, _ = recipekit.data.load(args.data, split="train")
@@ -71,7 +72,7 @@ def main():
     feed = 200 * args.batch_size / (time.perf_counter() - start)
     print(json.dumps({"benchmark": "input_pipeline_only", "images_per_s": round(feed)}))
     results = {"pipeline": [], "preloaded": []}
-    model = build_model()
+    model = build_model(args.depth)
     warmup = 10
     for _ in range(args.repeats):  # Interleaved, so drift hits both alike.
         for name, dataset in (("pipeline", recipe), ("preloaded", preloaded)):
@@ -85,7 +86,7 @@ def main():
                 {
                     "benchmark": "train_throughput",
                     "input": name,
-                    "model": "resnet20",
+                    "model": f"resnet{args.depth}",
                     "batch_size": args.batch_size,
                     "steps": args.steps,
                     "images_per_s_runs": [round(v, 1) for v in values],
