@@ -6,8 +6,8 @@ branches are dropped with linearly growing probability (block l of 54 drops with
 epochs (LR 0.1, /10 at 250 and 375, batch 128, Nesterov 0.9, L2 1e-4) and reports
 CIFAR-10 test error 6.41% without and 5.25% with stochastic depth.
 
-That schedule is out of reach on 2 CPU cores (ResNet-110 runs at about 70
-images/s there); `--quick` runs a ResNet-20 for a few epochs on the bundled
+That schedule is out of reach on 2 CPU cores (ResNet-110 trains at 62-73
+images/s there, `benchmarks/train_throughput.py --depth 110`: about 8 days); `--quick` runs a ResNet-20 for a few epochs on the bundled
 sample to show the flow. Measured results: benchmarks/RESULTS.md.
 
     python recipes/cifar_stochastic_depth.py --quick
