@@ -3,7 +3,8 @@
 The policy: pad 4 (reflect) + random 32x32 crop + horizontal flip + color jitter
 (brightness, contrast, saturation 0.4) + PCA lighting (alpha_std 0.1).
 
-- recipekit: `cifar_policy(...)` mapped once per batch of 256 in tf.data;
+- recipekit: `cifar_policy(...)` mapped once per batch of 256 in tf.data, compiled
+  with XLA (the default) and with `jit_compile=False`;
 - albumentations, one process: `PadIfNeeded + RandomCrop + HorizontalFlip +
   ColorJitter + FancyPCA`, image by image in a Python loop;
 - albumentations via `recipekit.augment.albumentations_map` (parallel tf.data);

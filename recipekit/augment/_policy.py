@@ -34,7 +34,7 @@ class Policy:
         self._layers = layers
         self.jit_compile = bool(jit_compile)
         # XLA fuses the policy's dozens of elementwise ops into a few loops: about
-        # 10x faster on a CPU host (benchmarks/RESULTS.md). Compiled once per
+        # 5.3x faster on a CPU host (benchmarks/RESULTS.md). Compiled once per
         # input shape and dtype.
         self._compiled = tf.function(self._apply, jit_compile=self.jit_compile)
 
@@ -134,7 +134,7 @@ def cifar_policy(
         lighting: `alpha_std` of PCA lighting (0 = off; AlexNet used 0.1).
         pca: `(eigenvalues, eigenvectors)` for lighting, e.g. from
             `fit_pca_lighting(train)`; default `IMAGENET_PCA`.
-        jit_compile: compile the policy with XLA (about 10x faster on CPU).
+        jit_compile: compile the policy with XLA (5.3x faster on CPU).
 
     Returns:
         A callable `policy(images, seed=None) -> images`, same dtype.
