@@ -22,7 +22,6 @@ class AugmentLayer(keras.layers.Layer):
             )
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.supports_masking = False
 
     def augment(self, images, seed):
         raise NotImplementedError

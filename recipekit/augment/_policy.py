@@ -33,7 +33,7 @@ class Policy:
         self.config = config
         self._layers = layers
         self.jit_compile = bool(jit_compile)
-        # XLA fuses the policy's dozens of elementwise ops into a few loops: about
+        # XLA fuses the policy's dozens of elementwise ops into a few loops:
         # 5.3x faster on a CPU host (benchmarks/RESULTS.md). Compiled once per
         # input shape and dtype.
         self._compiled = tf.function(self._apply, jit_compile=self.jit_compile)
