@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-MODES = ("none", "flip", "ten_crop")
+from recipekit.augment._tta import MODES
 
 
 def _parse(argv):

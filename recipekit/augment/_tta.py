@@ -1,4 +1,4 @@
-"""Test-time augmentation: flip and 10-crop averaging of softmax outputs."""
+"""Test-time augmentation: flip, translate and 10-crop averaging of softmax outputs."""
 
 import weakref
 
@@ -9,8 +9,11 @@ import tensorflow as tf
 from recipekit.augment._checks import check_images
 from recipekit.models._outputs import ends_in_softmax
 
-MODES = ("none", "flip", "ten_crop")
-_VIEWS = {"none": 1, "flip": 2, "ten_crop": 10}
+MODES = ("none", "flip", "flip_translate", "ten_crop")
+_VIEWS = {"none": 1, "flip": 2, "flip_translate": 6, "ten_crop": 10}
+# flip_translate (airbench): half the weight on the image and its mirror, half
+# on both of them shifted one pixel up-left and one pixel down-right.
+_WEIGHTS = {"flip_translate": (0.25, 0.25, 0.125, 0.125, 0.125, 0.125)}
 # Compiled TTA steps per model, so repeated calls do not trace again.
 _STEPS = weakref.WeakKeyDictionary()
 
@@ -48,6 +51,30 @@ def ten_crop(images, crop_size):
         for t, x in corners
     ]
     return tf.stack(crops)
+
+
+def flip_translate_views(images, shift=1):
+    """The image, its mirror, and both shifted by `shift` pixels each way.
+
+    Returns `(6, B, H, W, C)`: the image, its mirror, the image and its mirror
+    shifted up-left, then both shifted down-right, with reflect padding (the
+    test-time views of airbench94, Jordan 2024).
+
+    Example:
+
+    >>> flip_translate_views(tf.zeros([4, 32, 32, 3])).shape
+    TensorShape([6, 4, 32, 32, 3])
+    """
+    images = check_images(images)
+    height, width = tf.shape(images)[1], tf.shape(images)[2]
+    padded = tf.pad(
+        images, [[0, 0], [shift, shift], [shift, shift], [0, 0]], mode="REFLECT"
+    )
+    up_left = padded[:, :height, :width]
+    end = 2 * shift
+    down_right = padded[:, end : end + height, end : end + width]
+    views = [images, up_left, down_right]
+    return tf.stack([v for view in views for v in (view, tf.reverse(view, axis=[2]))])
 
 
 def _check_crop(crop_size, image_size):
@@ -121,6 +148,8 @@ def _view_fn(mode, image_size, model_size, crop_size, pad, pad_mode):
         )
     if mode == "flip":
         return lambda images: tf.stack([images, tf.reverse(images, axis=[2])])
+    if mode == "flip_translate":
+        return flip_translate_views
     return lambda images: images[None]
 
 
@@ -144,7 +173,7 @@ def _image_batches(data, batch_size):
     return data.prefetch(tf.data.AUTOTUNE)
 
 
-def _make_step(model, views, spec):
+def _make_step(model, views, spec, weights=None):
     """A compiled step: all views of a batch through the model, averaged."""
     probabilities = ends_in_softmax(model)
     signature = [tf.TensorSpec([None, *spec.shape[1:]], spec.dtype)]
@@ -158,7 +187,9 @@ def _make_step(model, views, spec):
         if not probabilities:
             outputs = tf.nn.softmax(outputs, axis=-1)
         outputs = tf.reshape(outputs, [num_views, batch, -1])
-        return tf.reduce_mean(outputs, axis=0)
+        if weights is None:
+            return tf.reduce_mean(outputs, axis=0)
+        return tf.tensordot(tf.constant(weights, tf.float32), outputs, axes=1)
 
     return step
 
@@ -175,7 +206,9 @@ def predict_tta(
 ):
     """Predicts class probabilities averaged over test-time augmented views.
 
-    `"none"` is one view; `"flip"` averages an image and its mirror; `"ten_crop"`
+    `"none"` is one view; `"flip"` averages an image and its mirror;
+    `"flip_translate"` weights those two by 1/4 each and the four
+    one-pixel-shifted views of `flip_translate_views` by 1/8 each; `"ten_crop"`
     averages the ten crops of `ten_crop` (AlexNet). For CIFAR-size models trained
     with pad-and-crop, `pad=4` takes the ten crops from the image padded like in
     training, so each crop has the model's input size. All views of a chunk of
@@ -191,7 +224,7 @@ def predict_tta(
         data: images `(N, H, W, C)` (array or tensor) or a `tf.data.Dataset` of
             images or `(image, label)`, batched or not. uint8 images are cast to
             float32 unscaled (recipekit models normalise inside).
-        mode: `"none"`, `"flip"` or `"ten_crop"`.
+        mode: `"none"`, `"flip"`, `"flip_translate"` or `"ten_crop"`.
         crop_size: `(h, w)` of the ten crops; default the model's input size.
         pad: pixels of padding around each image before ten-cropping.
         batch_size: images per model call (views included).
@@ -229,7 +262,7 @@ def predict_tta(
     )
     steps = _STEPS.setdefault(model, {})
     if key not in steps:
-        steps[key] = _make_step(model, views, spec)
+        steps[key] = _make_step(model, views, spec, _WEIGHTS.get(mode))
     step = steps[key]
 
     cardinality = int(batches.cardinality())
@@ -262,7 +295,7 @@ def evaluate_tta(
         model: a Keras image classifier (softmax or logits outputs).
         dataset: a `tf.data.Dataset` of `(image, label)`, batched or not, or a
             tuple `(images, labels)` of arrays.
-        modes: any of `"none"`, `"flip"`, `"ten_crop"`.
+        modes: any of `"none"`, `"flip"`, `"flip_translate"`, `"ten_crop"`.
         crop_size: `(h, w)` of the ten crops; default the model's input size.
         pad: padding before ten-cropping (4 for CIFAR models trained with
             pad-and-crop).

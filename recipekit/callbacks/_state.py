@@ -8,6 +8,7 @@ Keras's) writes their state next to the weights, at the same moments, and
 restores it when the run resumes.
 """
 
+import json
 import os
 import tempfile
 import weakref
@@ -82,6 +83,19 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             delete_checkpoint=delete_checkpoint,
         )
         self._state_path = os.path.join(backup_dir, "callback_state.npz")
+
+    @property
+    def resume_epoch(self):
+        """The epoch a `fit` with this callback will start from (0: no backup).
+
+        Input pipelines that depend on the epoch (a schedule baked into a
+        dataset of all epochs, say) use it to skip what was already trained.
+        """
+        path = os.path.join(self.backup_dir, "training_metadata.json")
+        if not os.path.exists(self._weights_path) or not os.path.exists(path):
+            return 0
+        with open(path) as f:
+            return int(json.load(f)["epoch"])
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)

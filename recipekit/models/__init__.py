@@ -1,14 +1,20 @@
-"""Model builders: CIFAR ResNets and transfer-learning backbones."""
+"""Model builders: CIFAR ResNets, the fast CIFAR net, transfer-learning backbones."""
 
 from recipekit.models._cifar_resnet import cifar_resnet
+from recipekit.models._fast_net import PartialIdentity, fast_cifar_net
 from recipekit.models._preprocess import ImagePreprocessing
 from recipekit.models._shortcut import ZeroPadShortcut
 from recipekit.models._transfer import BACKBONES, transfer_model
+from recipekit.models._whitening import PatchWhitening, patch_whitening_kernel
 
 __all__ = [
     "BACKBONES",
     "ImagePreprocessing",
+    "PartialIdentity",
+    "PatchWhitening",
     "ZeroPadShortcut",
     "cifar_resnet",
+    "fast_cifar_net",
+    "patch_whitening_kernel",
     "transfer_model",
 ]

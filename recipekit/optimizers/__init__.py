@@ -1,5 +1,7 @@
-"""Optimizer tour: 2-D loss surfaces and optimizer paths (Keras's own optimizers)."""
+"""Optimizer tour surfaces and paths; LR schedules and per-variable LR factors."""
 
+from recipekit.optimizers._multipliers import scale_learning_rates
+from recipekit.optimizers._schedules import PiecewiseLinear
 from recipekit.optimizers._surfaces import (
     BOWL,
     OPTIMIZERS,
@@ -18,6 +20,7 @@ from recipekit.optimizers._trajectory import (
 __all__ = [
     "BOWL",
     "OPTIMIZERS",
+    "PiecewiseLinear",
     "SADDLE",
     "SURFACES",
     "TWO_WELLS",
@@ -26,4 +29,5 @@ __all__ = [
     "grid",
     "keras_trajectory",
     "lbfgs_trajectory",
+    "scale_learning_rates",
 ]

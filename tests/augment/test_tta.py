@@ -128,3 +128,28 @@ def load_recipe_model(tmp_path):
         y_test=np.arange(30) % 3,
     )
     return path, data
+
+
+def test_flip_translate_views_are_the_shifted_and_mirrored_images():
+    x = np.arange(2 * 5 * 6 * 1, dtype=np.float32).reshape(2, 5, 6, 1)
+    views = recipekit.augment.flip_translate_views(x).numpy()
+    padded = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
+    up_left, down_right = padded[:, :5, :6], padded[:, 2:7, 2:8]
+    expected = [x, up_left, down_right]
+    expected = [v for e in expected for v in (e, e[:, :, ::-1])]
+    assert views.shape == (6, 2, 5, 6, 1)
+    for got, want in zip(views, expected):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_flip_translate_weights_the_views_like_airbench():
+    x = np.random.default_rng(0).uniform(0, 255, (8, 4, 4, 1)).astype(np.float32)
+    model = _asymmetric_model(logits=True)
+    probs = recipekit.augment.predict_tta(model, x, "flip_translate", verbose=0)
+    views = recipekit.augment.flip_translate_views(x).numpy()
+    per_view = [
+        keras.ops.convert_to_numpy(keras.ops.softmax(model(v), axis=-1)) for v in views
+    ]
+    weights = [0.25, 0.25, 0.125, 0.125, 0.125, 0.125]
+    expected = sum(w * p for w, p in zip(weights, per_view))
+    np.testing.assert_allclose(probs, expected, rtol=1e-5, atol=1e-6)

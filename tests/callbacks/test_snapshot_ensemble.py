@@ -165,6 +165,9 @@ def test_resumed_run_ends_with_the_same_averages_and_snapshots(tmp_path, determi
     with pytest.raises(RuntimeError, match="killed"):
         run(str(tmp_path / "b"), [Interrupt()])
     assert os.path.exists(tmp_path / "b" / "callback_state.npz")
+    # Killed at the start of epoch 3: epochs 0-2 are backed up.
+    assert recipekit.callbacks.BackupAndRestore(str(tmp_path / "b")).resume_epoch == 3
+    assert recipekit.callbacks.BackupAndRestore(str(tmp_path / "a")).resume_epoch == 0
     resumed = run(str(tmp_path / "b"))
     for a, b in zip(straight[0].get_weights(), resumed[0].get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

@@ -1,0 +1,125 @@
+import keras
+import numpy as np
+import pytest
+
+import recipekit
+from recipekit.models._whitening import PatchWhitening
+
+
+def _patches(images, k=2):
+    n, h, w, c = images.shape
+    rows = [
+        images[:, i : i + h - k + 1, j : j + w - k + 1]
+        for i in range(k)
+        for j in range(k)
+    ]
+    return np.stack(rows, 3).reshape(-1, k * k * c)
+
+
+def test_parameter_count_matches_airbench94():
+    # Jordan (2024): 1.97M parameters; BatchNorm has shifts only.
+    model = recipekit.models.fast_cifar_net(mean=[0, 0, 0], std=[1, 1, 1])
+    assert model.count_params() == 1_973_944
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    # Not trained: the 2x2x3x24 whitening kernel and BatchNorm's running stats.
+    assert model.count_params() - trainable == 2 * 2 * 3 * 24 + 2 * (2 * 64 + 4 * 256)
+    assert model.output_shape == (None, 10)
+    assert not any(w.path.endswith("gamma") for w in model.weights)
+
+
+def test_whitening_kernel_decorrelates_patches():
+    rng = np.random.default_rng(0)
+    mixing = np.array([[1.0, 0.9, 0.8], [0.0, 0.5, 0.4], [0.0, 0.0, 0.3]])
+    images = rng.normal(size=(200, 8, 8, 3)) @ mixing
+    kernel = recipekit.models.patch_whitening_kernel(images, epsilon=1e-9)
+    assert kernel.shape == (2, 2, 3, 24)
+    filters = kernel.reshape(12, 24)
+    np.testing.assert_array_equal(filters[:, 12:], -filters[:, :12])
+    features = _patches(images) @ filters[:, :12]
+    moments = features.T @ features / len(features)
+    np.testing.assert_allclose(moments, np.eye(12), atol=1e-4)
+    # Sorted by decreasing variance before scaling: the first filter is smallest.
+    norms = np.linalg.norm(filters[:, :12], axis=0)
+    assert norms[0] == norms.min()
+
+
+def test_whitening_layer_convolves_with_its_adapted_kernel_and_round_trips(tmp_path):
+    rng = np.random.default_rng(1)
+    images = rng.normal(size=(50, 6, 6, 3)).astype(np.float32)
+    layer = PatchWhitening(2)
+    layer.adapt(images)
+    layer.bias.assign(np.arange(24, dtype=np.float32))
+    out = keras.ops.convert_to_numpy(layer(images))
+    assert out.shape == (50, 5, 5, 24)
+    kernel = recipekit.models.patch_whitening_kernel(images)
+    expected = (_patches(images) @ kernel.reshape(12, 24)).reshape(50, 5, 5, 24)
+    np.testing.assert_allclose(out, expected + np.arange(24), rtol=1e-4, atol=1e-4)
+    assert [w.name for w in layer.trainable_weights] == ["bias"]
+    model = keras.Sequential([keras.Input((6, 6, 3)), layer])
+    model.save(tmp_path / "w.keras")
+    loaded = keras.saving.load_model(tmp_path / "w.keras", safe_mode=True)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(images)), out)
+
+
+def test_convolutions_start_as_identity_on_their_first_channels():
+    kernel = keras.ops.convert_to_numpy(
+        recipekit.models.PartialIdentity(seed=0)((3, 3, 4, 6))
+    )
+    for j in range(4):
+        expected = np.zeros((3, 3, 4))
+        expected[1, 1, j] = 1.0
+        np.testing.assert_array_equal(kernel[..., j], expected)
+    assert np.all(np.abs(kernel[..., 4:]) <= 1 / np.sqrt(36)) and kernel[..., 4:].any()
+    config = recipekit.models.PartialIdentity(seed=3).get_config()
+    restored = recipekit.models.PartialIdentity.from_config(config)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(restored((3, 3, 2, 2))),
+        keras.ops.convert_to_numpy(
+            recipekit.models.PartialIdentity(seed=3)((3, 3, 2, 2))
+        ),
+    )
+
+
+def test_model_saves_and_loads_with_the_same_logits(tmp_path):
+    model = recipekit.models.fast_cifar_net(
+        3, widths=(8, 8, 8), mean=[120, 120, 120], std=[60, 60, 60], seed=0
+    )
+    x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype(np.float32)
+    model.get_layer("whitening").adapt((x - 120) / 60)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(loaded(x)),
+        keras.ops.convert_to_numpy(model(x)),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    plain = recipekit.models.fast_cifar_net(3, widths=(8,), whitening=False)
+    assert plain.get_layer("first_conv").trainable
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_classes": 1}, "num_classes"),
+        ({"widths": (64, 0)}, "widths"),
+        ({"mean": [0, 0, 0]}, "together"),
+        ({"batch_norm_momentum": 1.0}, "batch_norm_momentum"),
+    ],
+)
+def test_bad_arguments_are_reported(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        recipekit.models.fast_cifar_net(**kwargs)
+
+
+def test_whitening_arguments_are_checked():
+    with pytest.raises(ValueError, match="patch_size"):
+        PatchWhitening(0)
+    with pytest.raises(ValueError, match="epsilon"):
+        recipekit.models.patch_whitening_kernel(np.zeros((1, 4, 4, 3)), epsilon=0)
+    with pytest.raises(ValueError, match=r"\(N, H, W, C\)"):
+        recipekit.models.patch_whitening_kernel(np.zeros((4, 4, 3)))
+    layer = PatchWhitening(2)
+    layer.build((None, 8, 8, 3))
+    with pytest.raises(ValueError, match="built for 3"):
+        layer.adapt(np.zeros((2, 8, 8, 1)))
