@@ -41,6 +41,7 @@ class Config:
     warmup: float = 0.2  # fraction of steps to the peak (from 0.2 * peak)
     label_smoothing: float = 0.2  # 0: off
     whitening: bool = True  # frozen 2x2 patch whitening (False: trainable conv)
+    flip: str = "alternating"  # mirror every other epoch; "random": coin per image
     translate: int = 2  # pixels of reflect-padded random translation
     ema_decay: float = 0.98  # EMA of the weights per step (0: off)
     ema_start_epoch: int = 2  # averaging starts here (weights move fast before)
@@ -67,8 +68,11 @@ def train_batches(images, labels, config, steps, start_epoch):
 
     def augment(step, batch):
         x, y, index = batch
-        x = recipekit.augment.alternating_flip(x, index, step // steps, config.seed)
         seed = tf.stack([tf.constant(config.seed, tf.int64), step])
+        if config.flip == "alternating":
+            x = recipekit.augment.alternating_flip(x, index, step // steps, config.seed)
+        else:
+            x = recipekit.augment.random_flip(x, seed=seed + 1)
         x = recipekit.augment.pad_random_crop(x, config.translate, seed=seed)
         return tf.cast(x, tf.float32), y
 
@@ -135,7 +139,11 @@ def main(config: Config) -> dict:
         ema = recipekit.callbacks.EMA(
             config.ema_decay, start_epoch=config.ema_start_epoch
         )
+    epoch_ends = []  # the first epoch includes tracing and XLA compilation
     callbacks = [
+        keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda *_: epoch_ends.append(time.perf_counter())
+        ),
         *([ema] if ema else []),
         backup,
         keras.callbacks.CSVLogger(os.path.join(config.out, "log.csv"), append=True),
@@ -165,6 +173,7 @@ def main(config: Config) -> dict:
         "accuracy": {w: {m: round(a, 4) for m, a in r.items()} for w, r in tta.items()},
         "epochs": config.epochs,
         "wall_time_s": round(wall, 1),
+        "epoch_times_s": [round(float(t), 2) for t in np.diff([start, *epoch_ends])],
         "train_images_per_s": round(
             steps * config.batch_size * config.epochs / wall, 1
         ),
@@ -196,6 +205,7 @@ def parse_args(argv=None) -> Config:
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument("--label-smoothing", type=float, help="(default 0.2)")
     parser.add_argument("--ema-decay", type=float, help="weight EMA decay (0: off)")
+    parser.add_argument("--flip", choices=("alternating", "random"))
     parser.add_argument(
         "--no-whitening",
         dest="whitening",

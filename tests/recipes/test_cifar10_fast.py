@@ -92,6 +92,30 @@ def test_flags_fill_the_config(load_recipe):
     assert config.whitening is False and config.label_smoothing == 0.0
     assert config.ema_decay == 0.0 and config.jit is True and config.epochs == 10
     assert recipe.parse_args([]).whitening is True
+    assert recipe.parse_args(["--flip", "random"]).flip == "random"
+
+
+def test_random_flip_arm_draws_a_coin_per_image_and_epoch(load_recipe):
+    recipe = load_recipe("cifar10_fast")
+    images, labels = _arrays(64)
+    config = dataclasses.replace(
+        recipe.Config(), batch_size=64, epochs=2, translate=0, flip="random"
+    )
+    epochs = []
+    for x, _ in recipe.train_batches(images, labels, config, 1, 0):
+        x = x.numpy().astype(np.uint8)
+        epochs.append(
+            {
+                int(np.flatnonzero((images == im).all((1, 2, 3)) | m)[0]): bool(m.any())
+                for im in x
+                for m in [(images[:, :, ::-1] == im).all((1, 2, 3))]
+            }
+        )
+    first = np.array([epochs[0][i] for i in range(64)])
+    second = np.array([epochs[1][i] for i in range(64)])
+    assert 0 < first.sum() < 64
+    # Independent coins: some images keep their view, unlike alternating flips.
+    assert 0 < (first == second).sum() < 64
 
 
 @pytest.mark.parametrize(
