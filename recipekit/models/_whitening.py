@@ -5,6 +5,16 @@ import numpy as np
 from keras import ops
 
 
+def _check(patch_size, epsilon):
+    if not isinstance(patch_size, int) or patch_size < 1:
+        raise ValueError(
+            "Argument `patch_size` must be a positive integer. Received: "
+            f"patch_size={patch_size!r}"
+        )
+    if not epsilon > 0:
+        raise ValueError(f"Argument `epsilon` must be > 0. Received: {epsilon!r}")
+
+
 def patch_whitening_kernel(images, patch_size=2, epsilon=5e-4):
     """Eigenvector filters that whiten the `patch_size` x `patch_size` patches.
 
@@ -30,13 +40,7 @@ def patch_whitening_kernel(images, patch_size=2, epsilon=5e-4):
     >>> recipekit.models.patch_whitening_kernel(x).shape
     (2, 2, 3, 24)
     """
-    if not isinstance(patch_size, int) or patch_size < 1:
-        raise ValueError(
-            "Argument `patch_size` must be a positive integer. Received: "
-            f"patch_size={patch_size!r}"
-        )
-    if not epsilon > 0:
-        raise ValueError(f"Argument `epsilon` must be > 0. Received: {epsilon!r}")
+    _check(patch_size, epsilon)
     images = np.asarray(images, dtype=np.float64)
     if images.ndim != 4 or min(images.shape[1:3]) < patch_size:
         raise ValueError(
@@ -91,16 +95,9 @@ class PatchWhitening(keras.layers.Layer):
 
     def __init__(self, patch_size=2, epsilon=5e-4, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(patch_size, int) or patch_size < 1:
-            raise ValueError(
-                "Argument `patch_size` must be a positive integer. Received: "
-                f"patch_size={patch_size!r}"
-            )
-        if not epsilon > 0:
-            raise ValueError(f"Argument `epsilon` must be > 0. Received: {epsilon!r}")
+        _check(patch_size, epsilon)
         self.patch_size = patch_size
         self.epsilon = epsilon
-        self.adapted = False
 
     def build(self, input_shape):
         if len(input_shape) != 4 or input_shape[-1] is None:
@@ -132,7 +129,6 @@ class PatchWhitening(keras.layers.Layer):
                 f"was built for {self.kernel.shape[2]}."
             )
         self.kernel.assign(kernel)
-        self.adapted = True
 
     def call(self, inputs):
         kernel = ops.cast(self.kernel, inputs.dtype)
