@@ -50,7 +50,7 @@ class Config:
     seed: int = 0  # seeds weights, shuffling, flips and translations
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU)
     jit: bool = False  # XLA-compile the train step (1.2x on this CPU, more on GPU)
-    out: str = "runs/cifar10_fast"  # metrics.json, model.keras, log.csv, backup/
+    out: str = "runs/cifar10_fast"  # metrics.json, models, log.csv, curves.png, backup/
 
 
 def arrays(dataset):
@@ -145,6 +145,7 @@ def main(config: Config) -> dict:
             on_epoch_end=lambda *_: epoch_ends.append(time.perf_counter())
         ),
         *([ema] if ema else []),
+        recipekit.callbacks.TrainingCurves(os.path.join(config.out, "curves.png")),
         backup,
         keras.callbacks.CSVLogger(os.path.join(config.out, "log.csv"), append=True),
     ]

@@ -71,6 +71,8 @@ def test_smoke_run_writes_metrics_and_loadable_models(load_recipe, tiny_npz, tmp
         accuracy = np.mean(model.predict(x_test, verbose=0).argmax(1) == y_test)
         assert accuracy == pytest.approx(metrics["accuracy"][key]["none"], abs=1e-4)
     assert len((tmp_path / "run" / "log.csv").read_text().splitlines()) == 3
+    assert (tmp_path / "run" / "curves.png").stat().st_size > 0
+    assert len(metrics["epoch_times_s"]) == 2
 
 
 def test_quick_run_learns_the_sample(load_recipe, tmp_path):
