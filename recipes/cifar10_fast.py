@@ -41,6 +41,7 @@ class Config:
     warmup: float = 0.2  # fraction of steps to the peak (from 0.2 * peak)
     label_smoothing: float = 0.2  # 0: off
     whitening: bool = True  # frozen 2x2 patch whitening (False: trainable conv)
+    bn_momentum: float = 0.6  # Keras sense: running stats keep 60% per step
     flip: str = "alternating"  # mirror every other epoch; "random": coin per image
     translate: int = 2  # pixels of reflect-padded random translation
     ema_decay: float = 0.98  # EMA of the weights per step (0: off)
@@ -104,7 +105,12 @@ def main(config: Config) -> dict:
     peak = config.learning_rate * config.batch_size / 1024
     with strategy.scope():
         model = recipekit.models.fast_cifar_net(
-            classes, mean=mean, std=std, whitening=config.whitening, seed=config.seed
+            classes,
+            mean=mean,
+            std=std,
+            whitening=config.whitening,
+            batch_norm_momentum=config.bn_momentum,
+            seed=config.seed,
         )
         if config.whitening:
             sample = x_train[: config.whitening_images].astype(np.float32)
@@ -161,11 +167,17 @@ def main(config: Config) -> dict:
 
     # Evaluate: raw weights, then the EMA's, each with every TTA mode.
     test = (x_test, y_test)
-    tta = {"raw": recipekit.augment.evaluate_tta(model, test, config.tta_modes)}
+    tta = {
+        "raw": recipekit.augment.evaluate_tta(
+            model, test, config.tta_modes, batch_size=1024
+        )
+    }
     model.save(os.path.join(config.out, "model.keras"))
     if ema:
         ema.apply(model)
-        tta["ema"] = recipekit.augment.evaluate_tta(model, test, config.tta_modes)
+        tta["ema"] = recipekit.augment.evaluate_tta(
+            model, test, config.tta_modes, batch_size=1024
+        )
         model.save(os.path.join(config.out, "model_ema.keras"))
     final = tta["ema" if ema else "raw"]
     metrics = {

@@ -52,7 +52,7 @@ def fast_cifar_net(
     std=None,
     patch_size=2,
     whitening=True,
-    batch_norm_momentum=0.4,
+    batch_norm_momentum=0.6,
     logit_scale=1 / 9,
     seed=None,
     name="fast_cifar_net",
@@ -77,8 +77,9 @@ def fast_cifar_net(
         patch_size: side of the whitened patches.
         whitening: False replaces the frozen whitening layer by an ordinary
             trainable convolution of the same shape (for ablations).
-        batch_norm_momentum: Keras momentum of the BatchNorm running statistics
-            (the records use PyTorch's 0.6, i.e. Keras's 0.4).
+        batch_norm_momentum: Keras momentum of the BatchNorm running statistics:
+            each step keeps this fraction of them (airbench's 0.6, which its
+            PyTorch code passes on as `momentum=1 - 0.6`).
         logit_scale: the logits are multiplied by this (1/9 in airbench94).
         seed: seeds the kernel initializers.
         name: model name.
