@@ -51,7 +51,7 @@ class Config:
     translate: int = 2  # pixels of reflect-padded random translation
     ema_decay: float = 0.98  # EMA of the weights per step (0: off)
     ema_start_epoch: int = 2  # averaging starts here (weights move fast before)
-    whitening_images: int = 5000  # training images that fit the whitening
+    whitening_images: int = 5000  # random training images that fit the whitening
     tta_modes: tuple = ("none", "flip", "flip_translate")
     seed: int = 0  # seeds weights, shuffling, flips and translations
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU)
@@ -63,6 +63,13 @@ def arrays(dataset):
     """All `(image, label)` pairs of a dataset as two numpy arrays."""
     images, labels = zip(*dataset.batch(10_000).as_numpy_iterator())
     return np.concatenate(images), np.concatenate(labels)
+
+
+def whitening_sample(images, count, seed):
+    """A seeded random subset: files are often stored class by class."""
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(images), min(count, len(images)), replace=False)
+    return images[np.sort(pick)].astype(np.float32)
 
 
 def train_batches(images, labels, config, steps, start_epoch):
@@ -118,7 +125,7 @@ def main(config: Config) -> dict:
             seed=config.seed,
         )
         if config.whitening:
-            sample = x_train[: config.whitening_images].astype(np.float32)
+            sample = whitening_sample(x_train, config.whitening_images, config.seed)
             model.get_layer("whitening").adapt((sample - mean) / std)
         schedule = recipekit.optimizers.PiecewiseLinear(
             [0, config.warmup * total, total], [0.2 * peak, peak, 0.0]

@@ -26,7 +26,8 @@ def patch_whitening_kernel(images, patch_size=2, epsilon=5e-4):
 
     Args:
         images: float array `(N, H, W, C)`, already normalised the way the
-            model normalises them (a few thousand images are plenty).
+            model normalises them; a few thousand drawn at random are plenty
+            (not the first ones of a folder stored class by class).
         patch_size: side `k` of the square patches.
         epsilon: added to the eigenvalues; bounds the gain on flat directions.
 

@@ -44,6 +44,18 @@ def test_batches_alternate_flips_by_epoch_and_resume_exactly(load_recipe):
         np.testing.assert_array_equal(y.numpy(), y2.numpy())
 
 
+def test_whitening_sees_every_class_of_data_stored_class_by_class(load_recipe):
+    recipe = load_recipe("cifar10_fast")
+    labels = np.repeat(np.arange(10), 500)  # like the shared archive's order
+    images = labels[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
+    sample = recipe.whitening_sample(images, 1000, seed=0)
+    assert sample.shape == (1000, 2, 2, 3) and sample.dtype == np.float32
+    counts = np.bincount(sample[:, 0, 0, 0].astype(int), minlength=10)
+    assert counts.min() > 50
+    np.testing.assert_array_equal(sample, recipe.whitening_sample(images, 1000, 0))
+    assert len(recipe.whitening_sample(images, 10**6, seed=0)) == 5000
+
+
 def test_smoke_run_writes_metrics_and_loadable_models(load_recipe, tiny_npz, tmp_path):
     recipe = load_recipe("cifar10_fast")
     config = dataclasses.replace(
