@@ -106,7 +106,10 @@ def main(config: Config) -> dict:
     mean, std = x_train.mean((0, 1, 2)), x_train.std((0, 1, 2))
     steps = len(x_train) // config.batch_size
     if steps < 1:
-        raise ValueError(f"{len(x_train)} training images < one batch")
+        raise ValueError(
+            f"{config.data!r} has {len(x_train)} training images, fewer than one "
+            f"batch of {config.batch_size}; pass a smaller --batch-size."
+        )
     one_hot = np.eye(classes, dtype=np.float32)[y_train]
     print(f"data: {config.data}, {steps} steps of {config.batch_size} per epoch")
 
@@ -241,13 +244,8 @@ def parse_args(argv=None) -> Config:
     args = parser.parse_args(argv)
     config = Config()
     if args.quick:
-        config = dataclasses.replace(
-            config,
-            data=recipekit.data.SAMPLE,
-            epochs=8,
-            batch_size=256,
-            whitening_images=1000,
-        )
+        sample = {"data": recipekit.data.SAMPLE, "whitening_images": 1000}
+        config = dataclasses.replace(config, epochs=8, batch_size=256, **sample)
     for flag in ("epochs", "batch_size"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be >= 1")
@@ -255,13 +253,8 @@ def parse_args(argv=None) -> Config:
         parser.error(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
     if args.ema_decay is not None and not 0 <= args.ema_decay < 1:
         parser.error(f"--ema-decay must be in [0, 1), got {args.ema_decay}")
-    updates = {
-        k: v
-        for k, v in vars(args).items()
-        if v is not None and k in Config.__dataclass_fields__ and v is not False
-    }
-    if args.whitening is False:
-        updates["whitening"] = False
+    fields = Config.__dataclass_fields__
+    updates = {k: v for k, v in vars(args).items() if v is not None and k in fields}
     return dataclasses.replace(config, **updates)
 
 

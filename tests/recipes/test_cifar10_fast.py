@@ -98,6 +98,15 @@ def test_quick_run_learns_the_sample(load_recipe, tmp_path):
     assert metrics["tta_accuracy"] > 0.65
 
 
+def test_too_few_images_for_one_batch_is_an_error(load_recipe, tiny_npz, tmp_path):
+    recipe = load_recipe("cifar10_fast")
+    config = dataclasses.replace(
+        recipe.Config(), data=tiny_npz(40, 10, 2), out=str(tmp_path / "run")
+    )
+    with pytest.raises(ValueError, match="40 training images, fewer than one batch"):
+        recipe.main(config)
+
+
 def test_flags_fill_the_config(load_recipe):
     recipe = load_recipe("cifar10_fast")
     config = recipe.parse_args(
