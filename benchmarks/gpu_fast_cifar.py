@@ -80,8 +80,9 @@ def run(args):
         subprocess.run(command, check=True)
         with open(os.path.join(out, "metrics.json")) as f:
             metrics = json.load(f)
-        for path in glob.glob(os.path.join(out, "*.keras")):
-            os.remove(path)  # only small files travel back
+        for path in glob.glob(os.path.join(out, "*")):
+            if not path.endswith("metrics.json"):
+                os.remove(path)  # the device tool returns at most 8 files
         epochs = metrics["epoch_times_s"]
         summary["runs"].append(
             {
@@ -91,7 +92,10 @@ def run(args):
                 "wall_time_s": metrics["wall_time_s"],
                 # Without the first epoch's compilation: later epochs' mean x n.
                 "steady_time_s": round(
-                    sum(epochs[1:]) / max(1, len(epochs) - 1) * len(epochs), 2
+                    sum(epochs[1:]) / (len(epochs) - 1) * len(epochs)
+                    if len(epochs) > 1
+                    else epochs[0],
+                    2,
                 ),
             }
         )
