@@ -81,7 +81,9 @@ def run(args):
         with open(os.path.join(out, "metrics.json")) as f:
             metrics = json.load(f)
         for path in glob.glob(os.path.join(out, "*")):
-            if not path.endswith("metrics.json"):
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif not path.endswith("metrics.json"):
                 os.remove(path)  # the device tool returns at most 8 files
         epochs = metrics["epoch_times_s"]
         summary["runs"].append(
