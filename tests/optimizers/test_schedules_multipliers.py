@@ -1,3 +1,8 @@
+import json
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -63,3 +68,16 @@ def test_multipliers_are_checked():
     optimizer.build([keras.Variable(np.ones(2))])
     with pytest.raises(ValueError, match="before the optimizer is built"):
         recipekit.optimizers.scale_learning_rates(optimizer, {"a": 2.0})
+
+
+def test_multipliers_under_mirrored_strategy():
+    # Logical devices must be set before TensorFlow starts: a fresh process.
+    child = os.path.join(os.path.dirname(__file__), "mirrored_multipliers_child.py")
+    result = subprocess.run(
+        [sys.executable, child], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["replicas"] == 2
+    assert report["frozen_change"] == 0.0
+    assert report["plain_change"] > 1e-3
