@@ -10,10 +10,9 @@ mirror and 1-pixel shifts. airbench94 reports 94.01% mean in 9.9 epochs
 (3.83 s on one A100 in PyTorch).
 
 Measured here (benchmarks/RESULTS.md, "Fast CIFAR-10"), 2 CPU cores (AMD EPYC),
-shared CIFAR-10 (JPEG quality 75), one run (seed 0), 2026-11-28: 90.6% with TTA
-on the EMA weights, 90.1% without, after 10 epochs in 45 minutes (about 195
-images/s), with BatchNorm then keeping 40% of its statistics per step (now 60%,
-as airbench). 3.4 points short of 94%; RESULTS.md says what is and is not known
+shared CIFAR-10 (JPEG quality 75, 4:2:0), 2 runs of seed 0, 2026-11-28: 90.6%
+with TTA, 89.6-90.1% without, after 10 epochs of 44 minutes (about 188
+images/s): 3.4 points short of 94%; RESULTS.md says what is and is not known
 about why. `--quick` (8 epochs on the 5,000-image sample): 73.4% (73.9% TTA).
 
     python recipes/cifar10_fast.py --quick                 # minutes, offline
