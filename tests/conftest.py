@@ -35,3 +35,20 @@ def image_folder(tmp_path):
                 array[0, 0, 0] = 10 * c + i
                 write_image(str(root / split / name / f"{i:02d}.png"), array)
     return root
+
+
+def run_child(path):
+    """Runs a test's child script in a fresh Python; returns its last JSON line.
+
+    Logical devices (two CPUs for MirroredStrategy) can only be set before
+    TensorFlow starts, so such tests run in a process of their own.
+    """
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, path], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

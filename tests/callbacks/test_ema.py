@@ -1,7 +1,4 @@
-import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -9,6 +6,7 @@ import pytest
 
 import recipekit
 from tests.callbacks.conftest import tiny_bn_model, tiny_data
+from tests.conftest import run_child
 
 
 class RecordWeights(keras.callbacks.Callback):
@@ -143,11 +141,6 @@ def test_swapped_needs_a_trained_model():
 
 def test_mirrored_training_with_ema():
     # Logical devices must be set before TensorFlow starts: a fresh process.
-    child = os.path.join(os.path.dirname(__file__), "mirrored_ema_child.py")
-    result = subprocess.run(
-        [sys.executable, child], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_child(os.path.join(os.path.dirname(__file__), "mirrored_ema_child.py"))
     assert report["replicas"] == 2
     assert report["error"] < 1e-5

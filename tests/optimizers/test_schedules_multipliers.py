@@ -1,13 +1,11 @@
-import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 
 import recipekit
+from tests.conftest import run_child
 
 
 def test_piecewise_linear_interpolates_and_holds_at_the_ends():
@@ -72,12 +70,9 @@ def test_multipliers_are_checked():
 
 def test_multipliers_under_mirrored_strategy():
     # Logical devices must be set before TensorFlow starts: a fresh process.
-    child = os.path.join(os.path.dirname(__file__), "mirrored_multipliers_child.py")
-    result = subprocess.run(
-        [sys.executable, child], capture_output=True, text=True, timeout=300
+    report = run_child(
+        os.path.join(os.path.dirname(__file__), "mirrored_multipliers_child.py")
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["replicas"] == 2
     assert report["frozen_change"] == 0.0
     assert report["plain_change"] > 1e-3
