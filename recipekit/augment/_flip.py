@@ -33,7 +33,7 @@ def _hash_bits(indices, seed):
     x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 17))
     x = (x * 0x7FEB352D) % (2**31)
     x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 15))
-    x = (x * 0x846CA68B % (2**31)) % (2**31)
+    x = (x * 0x846CA68B) % (2**31)
     x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
     return tf.equal(tf.bitwise.bitwise_and(x, 1), 1)
 

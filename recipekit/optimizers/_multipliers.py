@@ -60,5 +60,4 @@ def scale_learning_rates(optimizer, multipliers):
         return update_step(gradient, variable, learning_rate)
 
     optimizer.update_step = scaled_update_step
-    optimizer.learning_rate_multipliers = dict(multipliers)
     return optimizer
