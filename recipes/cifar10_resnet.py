@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import time
 
 import keras
@@ -49,8 +50,17 @@ class Config:
 def main(config: Config) -> dict:
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(config.precision)
+    os.makedirs(config.out, exist_ok=True)
+    metrics_path = os.path.join(config.out, "metrics.json")
+    backup_dir = os.path.join(config.out, "backup")
+    if os.path.exists(metrics_path) and not os.path.exists(backup_dir):
+        print(f"{config.out} holds a finished run ({metrics_path}); nothing to do.")
+        with open(metrics_path) as f:
+            return json.load(f)
 
     # Data: decoded once and cached; one batched augmentation map per batch.
+    # Every epoch is in one seeded stream, so a resumed run skips exactly
+    # what its backup holds and goes on with the same batches.
     train_raw, class_names = recipekit.data.load(config.data, split="train")
     test_raw, _ = recipekit.data.load(config.data, split="test")
     mean, std = recipekit.data.channel_stats(train_raw)
@@ -64,14 +74,28 @@ def main(config: Config) -> dict:
         lighting=config.lighting,
         pca=pca,
     )
+    steps = int(train_raw.cardinality()) // config.batch_size
+    if steps < 1:
+        raise ValueError(
+            f"{config.data!r} has {int(train_raw.cardinality())} training images, "
+            f"fewer than one batch of {config.batch_size}; pass a smaller "
+            "--batch-size."
+        )
     train = recipekit.data.pipeline(
-        train_raw, config.batch_size, training=True, augment=policy, seed=config.seed
+        train_raw,
+        config.batch_size,
+        training=True,
+        augment=policy,
+        seed=config.seed,
+        epochs=config.epochs,
+        start_epoch=recipekit.callbacks.backup_epoch(backup_dir),
     )
     test = recipekit.data.pipeline(test_raw, 512)
-    steps = int(train.cardinality())
     print(f"data: {config.data}, {steps * config.batch_size} images/epoch, {policy}")
 
-    # Model: built and compiled inside the strategy's scope.
+    # Model: built and compiled inside the strategy's scope. The step decay
+    # (x0.1 at 50% / 75%) and the EMA of the weights live in the optimizer,
+    # so Keras's BackupAndRestore carries them.
     strategy = recipekit.distribute.strategy()
     print("device:", recipekit.distribute.describe(strategy))
     with strategy.scope():
@@ -82,9 +106,18 @@ def main(config: Config) -> dict:
             std=std,
             weight_decay=config.weight_decay,
         )
-        optimizer = keras.optimizers.SGD(
-            config.learning_rate, momentum=config.momentum, nesterov=True
+        schedule = recipekit.optimizers.StepDecay.at_fractions(
+            config.learning_rate,
+            config.epochs,
+            steps,
+            config.boundaries,
+            warmup_epochs=config.warmup_epochs,
         )
+        optimizer = keras.optimizers.SGD(
+            schedule, momentum=config.momentum, nesterov=True
+        )
+        if config.ema_decay:
+            optimizer = recipekit.optimizers.EMA(optimizer, config.ema_decay)
         model.compile(
             optimizer=optimizer,
             loss="sparse_categorical_crossentropy",
@@ -92,27 +125,23 @@ def main(config: Config) -> dict:
             jit_compile=config.jit,
         )
 
-    # Train: step decay at 50% / 75%, an EMA of the weights (validation uses
-    # it), curves redrawn every epoch; a killed run resumes from out/backup
-    # with the EMA and the curves' history.
-    os.makedirs(config.out, exist_ok=True)
-    ema = recipekit.callbacks.EMA(config.ema_decay) if config.ema_decay else None
+    # Train: validation on the EMA weights, curves and log.csv redrawn every
+    # epoch; a killed run resumes from out/backup (kept until metrics.json).
     callbacks = [
-        recipekit.callbacks.StepDecay.at_fractions(
-            config.epochs, config.boundaries, warmup_epochs=config.warmup_epochs
+        *([recipekit.callbacks.SwapAverages()] if config.ema_decay else []),
+        recipekit.callbacks.TrainingCurves(
+            os.path.join(config.out, "curves.png"),
+            csv_path=os.path.join(config.out, "log.csv"),
         ),
-        *([ema] if ema else []),
-        recipekit.callbacks.TrainingCurves(os.path.join(config.out, "curves.png")),
-        recipekit.callbacks.BackupAndRestore(os.path.join(config.out, "backup")),
-        keras.callbacks.CSVLogger(os.path.join(config.out, "log.csv"), append=True),
+        keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False),
     ]
     start = time.perf_counter()
     model.fit(
         train,
         epochs=config.epochs,
+        steps_per_epoch=steps,
         validation_data=test,
         callbacks=callbacks,
-        shuffle=False,  # The pipeline shuffles (seeded, every epoch).
     )
     wall = time.perf_counter() - start
 
@@ -121,8 +150,8 @@ def main(config: Config) -> dict:
     loss, accuracy = model.evaluate(test, verbose=0)
     model.save(os.path.join(config.out, "model.keras"))
     ema_accuracy = None
-    if ema:
-        ema.apply(model)
+    if config.ema_decay:
+        optimizer.use_averages()
         ema_accuracy = round(float(model.evaluate(test, verbose=0)[1]), 4)
         model.save(os.path.join(config.out, "model_ema.keras"))
     tta = recipekit.augment.evaluate_tta(model, test_raw, config.tta_modes, pad=4)
@@ -139,8 +168,10 @@ def main(config: Config) -> dict:
         "device": recipekit.distribute.describe(strategy),
         "config": dataclasses.asdict(config),
     }
-    with open(os.path.join(config.out, "metrics.json"), "w") as f:
+    with open(metrics_path + ".tmp", "w") as f:
         json.dump(metrics, f, indent=2)
+    os.replace(metrics_path + ".tmp", metrics_path)
+    shutil.rmtree(backup_dir)  # Only now: a kill before this resumes the run.
     print(f"test accuracy {accuracy:.4f} after {config.epochs} epochs, {wall:.0f} s")
     print(f"EMA weights: {ema_accuracy}; with TTA: {metrics['tta_accuracy']}")
     return metrics

@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import recipekit
-from recipekit import optimizers as tour
+from recipekit import tour
 
 LABELS = {"sgd": "SGD", "momentum": "SGD+momentum", "nesterov": "Nesterov",
           "adagrad": "AdaGrad", "rmsprop": "RMSProp", "adam": "Adam"}  # fmt: skip

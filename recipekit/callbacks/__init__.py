@@ -1,18 +1,15 @@
-"""Keras callbacks: learning-rate control, weight averaging, ensembles, curves."""
+"""Keras callbacks for what must watch a run from outside: curves, snapshots, rates."""
 
-from recipekit.callbacks._batch_norm import recompute_batch_norm
 from recipekit.callbacks._curves import TrainingCurves
-from recipekit.callbacks._ema import EMA
-from recipekit.callbacks._snapshot import SnapshotEnsemble, ensemble_model
-from recipekit.callbacks._state import BackupAndRestore
+from recipekit.callbacks._keras_backup import backup_epoch
+from recipekit.callbacks._snapshot import SnapshotEnsemble
 from recipekit.callbacks._step_decay import StepDecay
+from recipekit.callbacks._swap_averages import SwapAverages
 
 __all__ = [
-    "EMA",
-    "BackupAndRestore",
     "SnapshotEnsemble",
     "StepDecay",
+    "SwapAverages",
     "TrainingCurves",
-    "ensemble_model",
-    "recompute_batch_norm",
+    "backup_epoch",
 ]

@@ -1,11 +1,13 @@
 """`TrainingCurves`: a PNG of loss, accuracy and learning rate after every epoch."""
 
+import csv
+import json
 import os
 
 import keras
 import numpy as np
 
-from recipekit.callbacks import _state
+from recipekit.callbacks._atomic import atomic_path
 
 
 class TrainingCurves(keras.callbacks.Callback):
@@ -14,12 +16,18 @@ class TrainingCurves(keras.callbacks.Callback):
     Three panels: loss and accuracy (train and validation, when logged) and the
     learning rate, per epoch, so a user sees where the loss plateaus and the
     rate should decay, and whether validation diverges from training. Keras
-    records `History` but draws nothing; TensorBoard needs a server. The
-    history survives a killed run with `recipekit.callbacks.BackupAndRestore`.
+    records `History` but draws nothing; TensorBoard needs a server.
+
+    The history is also written, atomically, to `path` with `.json` in place
+    of `.png`, and with `csv_path` to a CSV log (one row per epoch, as
+    Keras's `CSVLogger`). A run resumed by Keras's `BackupAndRestore` at epoch
+    `k` reads the history back and keeps its first `k` epochs, so the plot
+    and the log have every epoch once, however often the run was killed.
 
     Args:
         path: the PNG file to write (folders are created).
         metric: the accuracy-like metric to plot (default `"accuracy"`).
+        csv_path: optional CSV file for the per-epoch logs.
 
     Example:
 
@@ -27,7 +35,7 @@ class TrainingCurves(keras.callbacks.Callback):
     >>> model.fit(train, epochs=30, validation_data=test, callbacks=[curves])
     """
 
-    def __init__(self, path, metric="accuracy"):
+    def __init__(self, path, metric="accuracy", csv_path=None):
         super().__init__()
         if not isinstance(path, str | os.PathLike) or not str(path).lower().endswith(
             ".png"
@@ -37,18 +45,31 @@ class TrainingCurves(keras.callbacks.Callback):
             )
         self.path = str(path)
         self.metric = metric
+        self.csv_path = None if csv_path is None else str(csv_path)
+        self.history_path = os.path.splitext(self.path)[0] + ".json"
         self.history = {}
-        self._restored = False
-
-    def set_model(self, model):
-        super().set_model(model)
-        _state.register(model, self)
+        self._first_epoch = True
 
     def on_train_begin(self, logs=None):
-        if not self._restored:
-            self.history = {}
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
+        self._first_epoch = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self._first_epoch:
+            return
+        self._first_epoch = False
+        # Keep the epochs before this one (from a killed run), drop the rest.
+        history = {}
+        if epoch > 0 and os.path.exists(self.history_path):
+            try:
+                with open(self.history_path) as f:
+                    history = json.load(f)
+            except (OSError, ValueError) as error:
+                raise ValueError(
+                    f"The training history {self.history_path!r} is unreadable "
+                    f"({error}); delete it to start the curves afresh."
+                ) from error
+        keep = sum(1 for e in history.get("epoch", []) if e <= epoch)
+        self.history = {key: values[:keep] for key, values in history.items()}
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
@@ -60,11 +81,23 @@ class TrainingCurves(keras.callbacks.Callback):
         for key, value in logs.items():
             if np.ndim(value) == 0:
                 self.history.setdefault(key, []).append(float(value))
+        with atomic_path(self.history_path) as tmp:
+            with open(tmp, "w") as f:
+                json.dump(self.history, f)
+        if self.csv_path:
+            self._write_csv()
         self.draw()
 
-    def on_train_end(self, logs=None):
-        self._restored = False
-        _state.unregister(self.model, self)
+    def _write_csv(self):
+        keys = ["epoch", *sorted(k for k in self.history if k != "epoch")]
+        rows = len(self.history["epoch"])
+        with atomic_path(self.csv_path) as tmp:
+            with open(tmp, "w", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(keys)
+                for i in range(rows):
+                    values = [self.history[k] for k in keys]
+                    writer.writerow([v[i] if i < len(v) else "" for v in values])
 
     def draw(self):
         """Writes the PNG from the recorded history; returns its path."""
@@ -93,15 +126,9 @@ class TrainingCurves(keras.callbacks.Callback):
                 axis.legend()
             axis.grid(alpha=0.3)
         figure.tight_layout()
-        figure.savefig(self.path, dpi=90)
+        with atomic_path(self.path, ".png") as tmp:
+            figure.savefig(tmp, dpi=90)
         return self.path
 
-    def get_state(self):
-        return {key: np.asarray(values) for key, values in self.history.items()}
-
-    def set_state(self, state):
-        self.history = {key: list(np.asarray(v).tolist()) for key, v in state.items()}
-        self._restored = True
-
     def get_config(self):
-        return {"path": self.path, "metric": self.metric}
+        return {"path": self.path, "metric": self.metric, "csv_path": self.csv_path}

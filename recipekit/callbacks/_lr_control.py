@@ -8,11 +8,13 @@ class LearningRateController(keras.callbacks.Callback):
     """Sets the optimizer's learning rate and notices anyone else doing it.
 
     Refuses an optimizer whose learning rate is a `LearningRateSchedule` (a
-    callback cannot set it), and raises if another callback (Keras's
-    `LearningRateScheduler`, `ReduceLROnPlateau`, a second recipekit
-    controller) changed the rate since this one last set it. The check reads the
-    rate back from the optimizer once per epoch (at its first step), not every
-    step: on an accelerator each read is a device sync.
+    callback cannot set it; use the schedule itself), and raises if another
+    callback (Keras's `LearningRateScheduler`, `ReduceLROnPlateau`, a second
+    controller) changed the rate since this one last set it. Everything goes
+    through the optimizer's public `learning_rate`, which Keras's
+    `LossScaleOptimizer` and recipekit's wrappers pass on to the optimizer they
+    wrap. The check reads the rate back once per epoch, not every step: on an
+    accelerator each read is a device sync.
     """
 
     def __init__(self):
@@ -24,14 +26,12 @@ class LearningRateController(keras.callbacks.Callback):
         optimizer = getattr(model, "optimizer", None)
         if optimizer is None:
             return None
-        if isinstance(
-            optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule
-        ):
+        if not isinstance(optimizer.learning_rate, keras.Variable):
             raise ValueError(
                 f"{type(self).__name__} sets the learning rate itself, but the "
-                "optimizer was compiled with a LearningRateSchedule "
-                f"({type(optimizer._learning_rate).__name__}). Compile with a "
-                "float learning rate, e.g. SGD(learning_rate=0.1)."
+                "optimizer was compiled with a LearningRateSchedule. Compile with "
+                "a float learning rate, e.g. SGD(learning_rate=0.1), or use the "
+                "schedule alone (recipekit.optimizers.StepDecay)."
             )
         return optimizer
 
@@ -46,14 +46,15 @@ class LearningRateController(keras.callbacks.Callback):
                 f"Another callback changed the learning rate from {self._last_set:g} "
                 f"to {self._current():g} while {type(self).__name__} controls it. Use "
                 "one learning-rate callback at a time (remove LearningRateScheduler, "
-                "ReduceLROnPlateau, StepDecay or SnapshotEnsemble duplicates)."
+                "ReduceLROnPlateau or StepDecay duplicates)."
             )
 
     def _set(self, rate):
         optimizer = self.model.optimizer
         optimizer.learning_rate = rate
         # What the variable now holds, rounded to its dtype, without a read.
-        self._last_set = float(np.asarray(rate, dtype=optimizer._learning_rate.dtype))
+        dtype = optimizer.learning_rate.dtype
+        self._last_set = float(np.asarray(rate, dtype=dtype))
         self._set_this_fit = True
 
     def on_train_begin(self, logs=None):

@@ -9,9 +9,12 @@ class StepDecay(LearningRateController):
     The classic CIFAR ResNet schedule (He et al., 2016) divides the learning
     rate by 10 at 50% and 75% of training. Optional linear warm-up raises the
     rate from `base / warmup_steps` to `base` step by step over the first
-    `warmup_epochs` epochs (Goyal et al., 2017). What Keras lacks: its
+    `warmup_epochs` epochs (Goyal et al., 2017). Keras's
     `LearningRateScheduler` acts once per epoch only, so it cannot warm up per
-    step, and a schedule object cannot be resumed mid-run from a callback.
+    step. The schedule `recipekit.optimizers.StepDecay` does the same from
+    inside the optimizer and is the better choice; this callback is for an
+    optimizer compiled with a float rate. Warm-up sets the rate per step, so
+    it refuses `steps_per_execution > 1` (it would see every n-th step only).
 
     The base rate is the optimizer's learning rate when `fit` starts. The rate
     is a pure function of (epoch, step), so a run resumed by
@@ -109,6 +112,13 @@ class StepDecay(LearningRateController):
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         self._steps = self.params.get("steps")
+        per_execution = getattr(self.model, "steps_per_execution", 1) or 1
+        if self.warmup_epochs and per_execution > 1:
+            raise ValueError(
+                f"StepDecay warms up per step, but the model runs "
+                f"steps_per_execution={per_execution} steps between callbacks. "
+                "Use the schedule recipekit.optimizers.StepDecay instead."
+            )
         if self.warmup_epochs and not self._steps:
             raise ValueError(
                 "StepDecay with warmup_epochs > 0 needs the number of steps per "

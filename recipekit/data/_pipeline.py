@@ -13,6 +13,8 @@ def pipeline(
     shuffle_buffer=None,
     cache=True,
     drop_remainder=None,
+    epochs=None,
+    start_epoch=0,
 ):
     """Shuffles, batches and augments a dataset of `(uint8 image, label)` pairs.
 
@@ -34,6 +36,13 @@ def pipeline(
             size is known, else 10,000.
         cache: keep the uint8 images in memory after the first pass.
         drop_remainder: drop the last partial batch; default `training`.
+        epochs: for a run that must resume exactly: every epoch's batches in
+            one dataset (train with `steps_per_epoch=len(data) // batch_size`),
+            each batch's augmentation seeded by `(seed, step)`. Needs `seed`
+            and `training`.
+        start_epoch: with `epochs`, skip the batches of the epochs before this
+            one (a resumed run: `recipekit.callbacks.backup_epoch(dir)`), so
+            the stream goes on exactly where the killed run stopped.
 
     Returns:
         A batched `tf.data.Dataset` of `(float32 images, int64 labels)`.
@@ -57,6 +66,10 @@ def pipeline(
         )
     if drop_remainder is None:
         drop_remainder = training
+    if epochs is not None:
+        return _all_epochs(
+            dataset, batch_size, augment, seed, shuffle_buffer, epochs, start_epoch
+        )
     if cache:
         dataset = dataset.cache()
     if training:
@@ -85,5 +98,42 @@ def pipeline(
             )
     dataset = dataset.map(
         lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _all_epochs(dataset, batch_size, augment, seed, shuffle_buffer, epochs, start):
+    """Every epoch in one stream, resumable at any epoch, seeded by position."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(
+            "A resumable pipeline (`epochs=`) needs an integer `seed`. Received: "
+            f"seed={seed!r}"
+        )
+    if not isinstance(epochs, int) or not 0 <= start < epochs:
+        raise ValueError(
+            f"Arguments `epochs` and `start_epoch` must be integers with 0 <= "
+            f"start_epoch < epochs. Received: epochs={epochs!r}, start_epoch={start!r}"
+        )
+    size = int(dataset.cardinality())
+    if size < batch_size:
+        raise ValueError(
+            f"The dataset has {size} elements (or an unknown number), fewer than "
+            f"one batch of {batch_size}; pass a smaller batch size."
+        )
+    steps = size // batch_size
+    dataset = dataset.cache().shuffle(
+        shuffle_buffer or size, seed=seed, reshuffle_each_iteration=True
+    )
+    dataset = dataset.batch(batch_size, drop_remainder=True).repeat(epochs)
+    dataset = dataset.enumerate().skip(start * steps)
+
+    def augment_batch(step, batch):
+        x, y = batch
+        if augment is not None:
+            x = augment(x, seed=tf.stack([tf.constant(seed, tf.int64), step]))
+        return tf.cast(x, tf.float32), y
+
+    dataset = dataset.map(
+        augment_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from recipekit.layers._checks import check_seed
+from recipekit.models._sublayers import sublayers
 
 TEST_MODES = ("fixed", "random")
 
@@ -203,7 +204,7 @@ def average_random_layouts(model, x, samples=12, batch_size=256):
         )
     layers = [
         layer
-        for layer in model._flatten_layers()
+        for layer in sublayers(model)
         if isinstance(layer, FractionalMaxPooling2D)
     ]
     if not layers:

@@ -1,33 +1,13 @@
-"""Optimizer tour surfaces and paths; LR schedules and per-variable LR factors."""
+"""Optimizer wrappers (weight averaging, per-variable rate factors) and schedules."""
 
-from recipekit.optimizers._multipliers import scale_learning_rates
-from recipekit.optimizers._schedules import PiecewiseLinear
-from recipekit.optimizers._surfaces import (
-    BOWL,
-    OPTIMIZERS,
-    SADDLE,
-    SURFACES,
-    TWO_WELLS,
-    Surface,
-    grid,
-)
-from recipekit.optimizers._trajectory import (
-    adam_without_bias_correction,
-    keras_trajectory,
-    lbfgs_trajectory,
-)
+from recipekit.optimizers._ema import EMA
+from recipekit.optimizers._rate_factors import RateFactors
+from recipekit.optimizers._schedules import PiecewiseLinear, ScaledSchedule, StepDecay
 
 __all__ = [
-    "BOWL",
-    "OPTIMIZERS",
+    "EMA",
     "PiecewiseLinear",
-    "SADDLE",
-    "SURFACES",
-    "TWO_WELLS",
-    "Surface",
-    "adam_without_bias_correction",
-    "grid",
-    "keras_trajectory",
-    "lbfgs_trajectory",
-    "scale_learning_rates",
+    "RateFactors",
+    "ScaledSchedule",
+    "StepDecay",
 ]

@@ -50,3 +50,162 @@ class PiecewiseLinear(keras.optimizers.schedules.LearningRateSchedule):
 
     def get_config(self):
         return {"steps": self.steps, "values": self.values}
+
+
+@keras.saving.register_keras_serializable(package="recipekit")
+class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Step decay with an optional linear warm-up, per optimizer step.
+
+    The classic CIFAR ResNet schedule (He et al., 2016) divides the rate by 10
+    at 50% and 75% of training; warm-up raises it linearly over the first
+    steps, `rate * (step + 1) / warmup_steps` (Goyal et al., 2017). Keras's
+    `PiecewiseConstantDecay` has no warm-up. Driven by `optimizer.iterations`,
+    so it is exact with `steps_per_execution > 1` and resumes with the
+    optimizer.
+
+    Args:
+        learning_rate: the rate before the first boundary.
+        boundaries: strictly increasing optimizer steps at which the rate is
+            multiplied by `factor`.
+        factor: multiplier at each boundary, in (0, 1].
+        warmup_steps: steps of linear warm-up, >= 0.
+
+    Example:
+
+    >>> schedule = StepDecay(0.1, [100, 150], factor=0.1, warmup_steps=10)
+    >>> [round(float(schedule(s)), 4) for s in (0, 9, 99, 100, 150)]
+    [0.01, 0.1, 0.1, 0.01, 0.001]
+    """
+
+    def __init__(self, learning_rate, boundaries, factor=0.1, warmup_steps=0):
+        if isinstance(learning_rate, bool) or not learning_rate > 0:
+            raise ValueError(
+                f"Argument `learning_rate` must be > 0. Received: {learning_rate!r}"
+            )
+        try:
+            boundaries = [int(b) for b in boundaries]
+        except (TypeError, ValueError):
+            raise ValueError(
+                "Argument `boundaries` must be a list of steps. Received: "
+                f"boundaries={boundaries!r}"
+            ) from None
+        if any(b < 1 for b in boundaries) or boundaries != sorted(set(boundaries)):
+            raise ValueError(
+                "Argument `boundaries` must be strictly increasing steps >= 1. "
+                f"Received: boundaries={boundaries!r}"
+            )
+        if not 0 < factor <= 1:
+            raise ValueError(
+                f"Argument `factor` must be in (0, 1]. Received: factor={factor!r}"
+            )
+        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int):
+            raise ValueError(
+                "Argument `warmup_steps` must be an integer >= 0. Received: "
+                f"warmup_steps={warmup_steps!r}"
+            )
+        if warmup_steps < 0:
+            raise ValueError(
+                "Argument `warmup_steps` must be an integer >= 0. Received: "
+                f"warmup_steps={warmup_steps!r}"
+            )
+        self.learning_rate = float(learning_rate)
+        self.boundaries = boundaries
+        self.factor = float(factor)
+        self.warmup_steps = warmup_steps
+
+    @classmethod
+    def at_fractions(
+        cls,
+        learning_rate,
+        epochs,
+        steps_per_epoch,
+        fractions=(0.5, 0.75),
+        factor=0.1,
+        warmup_epochs=0,
+    ):
+        """Decays at the start of the epochs nearest `fractions` of the run.
+
+        Boundaries are rounded to whole epochs; those that fall on epoch 0 or
+        at the end of the run are dropped, so short runs stay valid.
+
+        Example:
+
+        >>> StepDecay.at_fractions(0.1, epochs=182, steps_per_epoch=391).boundaries
+        [35581, 53176]
+        """
+        for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"Argument `{name}` must be a positive integer. Received: "
+                    f"{name}={value!r}"
+                )
+        if any(not 0 < f < 1 for f in fractions):
+            raise ValueError(
+                "Argument `fractions` must be numbers in (0, 1). Received: "
+                f"fractions={fractions!r}"
+            )
+        rounded = {round(f * epochs) for f in fractions}
+        epochs_at = sorted(b for b in rounded if 1 <= b < epochs)
+        return cls(
+            learning_rate,
+            [b * steps_per_epoch for b in epochs_at],
+            factor=factor,
+            warmup_steps=warmup_epochs * steps_per_epoch,
+        )
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        drops = ops.zeros((), "float32")
+        for boundary in self.boundaries:
+            drops = drops + ops.cast(step >= boundary, "float32")
+        rate = self.learning_rate * ops.power(self.factor, drops)
+        if self.warmup_steps:
+            rate = rate * ops.minimum(1.0, (step + 1.0) / self.warmup_steps)
+        return rate
+
+    def get_config(self):
+        return {
+            "learning_rate": self.learning_rate,
+            "boundaries": self.boundaries,
+            "factor": self.factor,
+            "warmup_steps": self.warmup_steps,
+        }
+
+
+@keras.saving.register_keras_serializable(package="recipekit")
+class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """A learning-rate schedule multiplied by a constant factor.
+
+    What `RateFactors` gives the variables it speeds up or slows down.
+
+    Args:
+        schedule: a `LearningRateSchedule` (or its serialized config).
+        factor: the multiplier, >= 0.
+
+    Example:
+
+    >>> float(ScaledSchedule(PiecewiseLinear([0, 10], [1.0, 0.0]), 64.0)(5))
+    32.0
+    """
+
+    def __init__(self, schedule, factor):
+        if isinstance(schedule, dict):
+            schedule = keras.optimizers.schedules.deserialize(schedule)
+        if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            raise TypeError(
+                "Argument `schedule` must be a LearningRateSchedule. Received: "
+                f"schedule={schedule!r}"
+            )
+        if isinstance(factor, bool) or not factor >= 0:
+            raise ValueError(f"Argument `factor` must be >= 0. Received: {factor!r}")
+        self.schedule = schedule
+        self.factor = float(factor)
+
+    def __call__(self, step):
+        return self.schedule(step) * self.factor
+
+    def get_config(self):
+        return {
+            "schedule": keras.optimizers.schedules.serialize(self.schedule),
+            "factor": self.factor,
+        }

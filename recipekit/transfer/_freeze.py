@@ -2,9 +2,11 @@
 
 import keras
 
+from recipekit.models._sublayers import sublayers
+
 
 def _layers(backbone):
-    return [layer for layer in backbone._flatten_layers(include_self=False)]
+    return sublayers(backbone, include_self=False)
 
 
 def freeze(backbone):

@@ -2,6 +2,8 @@
 
 import keras
 
+from recipekit.models._sublayers import sublayers
+
 
 def recompute_batch_norm(model, dataset, steps=None):
     """Recomputes every BatchNorm layer's moving mean and variance from data.
@@ -15,7 +17,7 @@ def recompute_batch_norm(model, dataset, steps=None):
 
     Args:
         model: a Keras model holding the weights to use (e.g. inside
-            `ema.swapped(model)` or after `ema.apply(model)`).
+            `ema.swapped()` or after `ema.use_averages()`).
         dataset: batches of inputs or `(inputs, labels)`, e.g. the training
             pipeline (augmented or not).
         steps: number of batches to use; default the whole dataset.
@@ -25,10 +27,11 @@ def recompute_batch_norm(model, dataset, steps=None):
 
     Example:
 
-    >>> ema = recipekit.callbacks.EMA(decay=None, start_epoch=120)
-    >>> model.fit(train, epochs=150, callbacks=[ema])
-    >>> ema.apply(model)
-    >>> recipekit.callbacks.recompute_batch_norm(model, train)
+    >>> ema = recipekit.optimizers.EMA(keras.optimizers.SGD(0.1), decay=None)
+    >>> model.compile(ema, "sparse_categorical_crossentropy")
+    >>> model.fit(train, epochs=150)
+    >>> ema.use_averages()
+    >>> recipekit.models.recompute_batch_norm(model, train)
     """
     if steps is not None and (not isinstance(steps, int) or steps < 1):
         raise ValueError(
@@ -36,7 +39,7 @@ def recompute_batch_norm(model, dataset, steps=None):
         )
     layers = [
         layer
-        for layer in model._flatten_layers()
+        for layer in sublayers(model)
         if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
     ]
     if not layers:

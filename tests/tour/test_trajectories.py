@@ -1,7 +1,7 @@
 import keras
 import numpy as np
 
-import recipekit.optimizers as tour
+import recipekit.tour as tour
 
 
 def _distance(path, surface):

@@ -1,0 +1,231 @@
+"""An optimizer wrapper that keeps a moving average of the weights it trains."""
+
+import contextlib
+
+import keras
+import numpy as np
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="recipekit")
+class EMA(keras.optimizers.Optimizer):
+    """Wraps an optimizer and keeps an exponential (or Polyak) average of the weights.
+
+    After every update of the wrapped optimizer, inside the same compiled step,
+    `average = decay * average + (1 - decay) * weights`. With `warmup`, the
+    decay at averaging step `t` is `min(decay, (1 + t) / (10 + t))`, so early,
+    poor weights are forgotten fast. With `decay=None` the average is the plain
+    running mean of the weights since `start_step` (Polyak and Juditsky, 1992;
+    stochastic weight averaging). Before `start_step` the average follows the
+    weights. The decay is a pure function of the step (`optimizer.iterations`),
+    so the only state is the averages themselves.
+
+    What Keras lacks, and this adds: `optimizer(use_ema=True)` has no warm-up,
+    no Polyak mode and no start step, and overwrites the model with the
+    averages at the end of `fit`. Here the model keeps its raw weights; use the
+    averages with `ema.swapped()` (a context manager), `ema.swap()` or
+    `ema.use_averages()`, and validate on them inside `fit` with
+    `recipekit.callbacks.SwapAverages()`. The averages are optimizer
+    variables, so Keras's own `BackupAndRestore`, `ModelCheckpoint` and
+    `model.save` carry them, on every backend, with `steps_per_execution > 1`
+    and under a distribution strategy.
+
+    Only trainable weights are averaged. BatchNorm moving statistics keep
+    tracking the raw weights; after Polyak averaging (or a slow EMA) recompute
+    them for the averages with `recipekit.models.recompute_batch_norm`.
+
+    Args:
+        optimizer: the Keras optimizer to wrap (not yet used).
+        decay: in (0, 1), e.g. 0.999; or None for the running mean.
+        warmup: ramp the decay up as `min(decay, (1 + t) / (10 + t))`.
+        start_step: optimizer step (0-based) at which averaging starts.
+        name: the optimizer's name.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> ema = recipekit.optimizers.EMA(keras.optimizers.SGD(0.1), decay=0.9)
+    >>> model.compile(ema, "mse")
+    >>> x = np.ones((8, 3), "float32")
+    >>> _ = model.fit(x, x[:, :1], epochs=2, verbose=0)
+    >>> with ema.swapped():
+    ...     averaged = model.predict(x, verbose=0)
+    """
+
+    def __init__(self, optimizer, decay=0.999, warmup=True, start_step=0, name=None):
+        if isinstance(optimizer, dict):
+            optimizer = keras.optimizers.deserialize(optimizer)
+        if not isinstance(optimizer, keras.optimizers.Optimizer):
+            raise TypeError(
+                "Argument `optimizer` must be a Keras optimizer instance. "
+                f"Received: optimizer={optimizer!r}"
+            )
+        if isinstance(optimizer, EMA | keras.optimizers.LossScaleOptimizer):
+            raise ValueError(
+                "Argument `optimizer` must not be an EMA or a LossScaleOptimizer "
+                "(Keras adds the loss scaling around the EMA itself). Received: "
+                f"{type(optimizer).__name__}"
+            )
+        if decay is not None and (
+            isinstance(decay, bool)
+            or not isinstance(decay, int | float)
+            or not 0 < decay < 1
+        ):
+            raise ValueError(
+                "Argument `decay` must be in (0, 1), or None for a running mean. "
+                f"Received: decay={decay!r}"
+            )
+        if isinstance(start_step, bool) or not isinstance(start_step, int | np.integer):
+            raise ValueError(
+                f"Argument `start_step` must be an integer >= 0. Received: "
+                f"start_step={start_step!r}"
+            )
+        if start_step < 0:
+            raise ValueError(
+                f"Argument `start_step` must be an integer >= 0. Received: "
+                f"start_step={start_step!r}"
+            )
+        super().__init__(learning_rate=0.0, name=name or "ema")
+        self.inner_optimizer = optimizer
+        self.decay = None if decay is None else float(decay)
+        self.warmup = bool(warmup)
+        self.start_step = int(start_step)
+
+    # The optimizer interface, delegated --------------------------------------
+
+    def build(self, var_list):
+        if self.built:
+            return
+        self.inner_optimizer.build(var_list)
+        # Set to the weights at the first step (build may run inside a traced
+        # function, where the weights cannot be read as initial values).
+        self._averages = [
+            self.add_variable_from_reference(v, name="average") for v in var_list
+        ]
+        super().build(var_list)
+
+    @property
+    def variables(self):
+        return self._variables + self.inner_optimizer.variables
+
+    @property
+    def iterations(self):
+        return self.inner_optimizer.iterations
+
+    @property
+    def learning_rate(self):
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.inner_optimizer.learning_rate = value
+
+    def apply(self, grads, trainable_variables=None):
+        if not self.built:
+            if trainable_variables is None:
+                raise ValueError(
+                    "EMA.apply() needs `trainable_variables` the first time."
+                )
+            self.build(trainable_variables)
+        variables = (
+            self._trainable_variables
+            if trainable_variables is None
+            else trainable_variables
+        )
+        # A copy: on TensorFlow a converted variable is still read lazily.
+        step = ops.copy(ops.convert_to_tensor(self.inner_optimizer.iterations))
+        first = ops.equal(step, 0)
+        for average, variable in zip(self._averages, variables, strict=True):
+            start = ops.cast(ops.convert_to_tensor(variable), average.dtype)
+            average.assign(ops.where(first, start, ops.convert_to_tensor(average)))
+        self.inner_optimizer.apply(grads, trainable_variables)
+        self._update_averages(step, variables)
+
+    def finalize_variable_values(self, var_list):
+        self.inner_optimizer.finalize_variable_values(var_list)
+
+    # The average --------------------------------------------------------------
+
+    def averaging_rate(self, step):
+        """The weight `1 - decay` given to the weights at optimizer step `step`."""
+        t = ops.cast(step, "float32") - float(self.start_step)
+        if self.decay is None:
+            rate = 1.0 / (t + 1.0)
+        elif self.warmup:
+            rate = 1.0 - ops.minimum(self.decay, (1.0 + t) / (10.0 + t))
+        else:
+            rate = ops.ones_like(t) * (1.0 - self.decay)
+        return ops.where(t >= 0, rate, 1.0)
+
+    def _update_averages(self, step, variables):
+        rate = self.averaging_rate(step)
+        for average, variable in zip(self._averages, variables, strict=True):
+            value = ops.cast(ops.convert_to_tensor(variable), average.dtype)
+            average.assign(average + ops.cast(rate, average.dtype) * (value - average))
+
+    @property
+    def averages(self):
+        """The averages, as optimizer variables, in the order of the weights."""
+        self._check_built()
+        return list(self._averages)
+
+    def _check_built(self):
+        if not self.built:
+            raise ValueError(
+                "This EMA has no averages yet: compile a model with it and train."
+            )
+
+    def swap(self):
+        """Swaps the averages and the model's weights in place (twice: undone)."""
+        self._check_built()
+        for average, variable in zip(
+            self._averages, self._trainable_variables, strict=True
+        ):
+            raw = ops.convert_to_numpy(variable)
+            variable.assign(ops.cast(average, variable.dtype))
+            average.assign(raw)
+
+    @contextlib.contextmanager
+    def swapped(self):
+        """Context manager: the model holds the averaged weights inside it."""
+        self.swap()
+        try:
+            yield self
+        finally:
+            self.swap()
+
+    def use_averages(self):
+        """Copies the averages into the model's weights for good."""
+        self._check_built()
+        for average, variable in zip(
+            self._averages, self._trainable_variables, strict=True
+        ):
+            variable.assign(ops.cast(average, variable.dtype))
+
+    # Serialization -------------------------------------------------------------
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "optimizer": keras.optimizers.serialize(self.inner_optimizer),
+            "decay": self.decay,
+            "warmup": self.warmup,
+            "start_step": self.start_step,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["optimizer"] = keras.optimizers.deserialize(
+            config["optimizer"], custom_objects=custom_objects
+        )
+        return cls(**config)
+
+
+def find_ema(optimizer):
+    """The `EMA` inside `optimizer` (through Keras's LossScaleOptimizer), or None."""
+    while optimizer is not None:
+        if isinstance(optimizer, EMA):
+            return optimizer
+        optimizer = getattr(optimizer, "inner_optimizer", None)
+    return None
