@@ -22,11 +22,14 @@ import keras
 import recipekit
 
 
-def build(mean, std, learning_rate):
+def build(mean, std, learning_rate, averaging=False):
     keras.utils.set_random_seed(0)
     model = recipekit.models.cifar_resnet(20, mean=mean, std=std, weight_decay=1e-4)
+    optimizer = keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
+    if averaging:
+        optimizer = recipekit.optimizers.EMA(optimizer, 0.999)
     model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
+        optimizer=optimizer,
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -53,17 +56,18 @@ def main():
     test = recipekit.data.pipeline(test_raw, 512)
     common = {"epochs": args.epochs, "verbose": 2, "shuffle": False}
 
-    model = build(mean, std, 0.1)
-    ema = recipekit.callbacks.EMA(0.999)
+    steps = int(train.cardinality())
+    model = build(mean, std, 0.1, averaging=True)
+    ema = model.optimizer
     start = time.perf_counter()
     model.fit(
         train,
-        callbacks=[recipekit.callbacks.StepDecay.at_fractions(args.epochs), ema],
+        callbacks=[recipekit.callbacks.StepDecay.at_fractions(args.epochs)],
         **common,
     )
     wall = round(time.perf_counter() - start, 1)
     raw = model.evaluate(test, verbose=0)[1]
-    with ema.swapped(model):
+    with ema.swapped():
         averaged = model.evaluate(test, verbose=0)[1]
     report(
         run="step decay",
@@ -79,9 +83,12 @@ def main():
         test_accuracy=round(averaged, 4),
     )
 
-    model = build(mean, std, 0.2)
+    cosine = recipekit.callbacks.SnapshotEnsemble.schedule(
+        0.2, args.epochs, steps, args.snapshots
+    )
+    model = build(mean, std, cosine)
     snapshots = recipekit.callbacks.SnapshotEnsemble(
-        args.snapshots, 0.2, os.path.join(args.out, "snapshots")
+        args.snapshots, os.path.join(args.out, "snapshots")
     )
     start = time.perf_counter()
     model.fit(train, callbacks=[snapshots], **common)
@@ -95,7 +102,7 @@ def main():
             epochs=args.epochs,
             test_accuracy=round(accuracy, 4),
         )
-    ensemble = recipekit.callbacks.ensemble_model(model, snapshots.snapshots)
+    ensemble = recipekit.models.ensemble_model(model, snapshots.snapshots)
     ensemble.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     accuracy = ensemble.evaluate(test, verbose=0)[1]
     report(

@@ -24,6 +24,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import time
 
 import keras
@@ -95,6 +96,13 @@ def train_batches(images, labels, config, steps, start_epoch):
 def main(config: Config) -> dict:
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(config.precision)
+    os.makedirs(config.out, exist_ok=True)
+    metrics_path = os.path.join(config.out, "metrics.json")
+    backup_dir = os.path.join(config.out, "backup")
+    if os.path.exists(metrics_path) and not os.path.exists(backup_dir):
+        print(f"{config.out} holds a finished run ({metrics_path}); nothing to do.")
+        with open(metrics_path) as f:
+            return json.load(f)
 
     # Data: decoded once, held in memory as uint8; labels one-hot for smoothing.
     train_raw, class_names = recipekit.data.load(config.data, split="train")
@@ -138,9 +146,15 @@ def main(config: Config) -> dict:
             nesterov=True,
             weight_decay=config.weight_decay,
         )
-        recipekit.optimizers.scale_learning_rates(
+        optimizer = recipekit.optimizers.RateFactors(
             optimizer, {"_bn/beta": config.bn_shift_lr}
         )
+        if config.ema_decay:
+            optimizer = recipekit.optimizers.EMA(
+                optimizer,
+                config.ema_decay,
+                start_step=config.ema_start_epoch * steps,
+            )
         model.compile(
             optimizer=optimizer,
             loss=keras.losses.CategoricalCrossentropy(
@@ -150,24 +164,20 @@ def main(config: Config) -> dict:
             jit_compile=config.jit,
         )
 
-    # Train: no validation inside fit (it would count in the wall time).
-    os.makedirs(config.out, exist_ok=True)
-    backup = recipekit.callbacks.BackupAndRestore(os.path.join(config.out, "backup"))
-    train = train_batches(x_train, one_hot, config, steps, backup.resume_epoch)
-    ema = None
-    if config.ema_decay:
-        ema = recipekit.callbacks.EMA(
-            config.ema_decay, start_epoch=config.ema_start_epoch
-        )
+    # Train: no validation inside fit (it would count in the wall time); the
+    # EMA lives in the optimizer, so Keras's BackupAndRestore carries it.
+    start_epoch = recipekit.callbacks.backup_epoch(backup_dir)
+    train = train_batches(x_train, one_hot, config, steps, start_epoch)
     epoch_ends = []  # the first epoch includes tracing and XLA compilation
     callbacks = [
         keras.callbacks.LambdaCallback(
             on_epoch_end=lambda *_: epoch_ends.append(time.perf_counter())
         ),
-        *([ema] if ema else []),
-        recipekit.callbacks.TrainingCurves(os.path.join(config.out, "curves.png")),
-        backup,
-        keras.callbacks.CSVLogger(os.path.join(config.out, "log.csv"), append=True),
+        recipekit.callbacks.TrainingCurves(
+            os.path.join(config.out, "curves.png"),
+            csv_path=os.path.join(config.out, "log.csv"),
+        ),
+        keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False),
     ]
     start = time.perf_counter()
     model.fit(
@@ -187,13 +197,13 @@ def main(config: Config) -> dict:
         )
     }
     model.save(os.path.join(config.out, "model.keras"))
-    if ema:
-        ema.apply(model)
+    if config.ema_decay:
+        optimizer.use_averages()
         tta["ema"] = recipekit.augment.evaluate_tta(
             model, test, config.tta_modes, batch_size=1024
         )
         model.save(os.path.join(config.out, "model_ema.keras"))
-    final = tta["ema" if ema else "raw"]
+    final = tta["ema" if config.ema_decay else "raw"]
     metrics = {
         "test_accuracy": round(final["none"], 4),
         "tta_accuracy": round(final[config.tta_modes[-1]], 4),
@@ -207,8 +217,10 @@ def main(config: Config) -> dict:
         "device": recipekit.distribute.describe(strategy),
         "config": dataclasses.asdict(config),
     }
-    with open(os.path.join(config.out, "metrics.json"), "w") as f:
+    with open(metrics_path + ".tmp", "w") as f:
         json.dump(metrics, f, indent=2)
+    os.replace(metrics_path + ".tmp", metrics_path)
+    shutil.rmtree(backup_dir)  # Only now: a kill before this resumes the run.
     print(
         f"test accuracy {metrics['test_accuracy']:.4f} without TTA, "
         f"{metrics['tta_accuracy']:.4f} with; {config.epochs} epochs, {wall:.0f} s"

@@ -70,10 +70,15 @@ def main(config: Config) -> dict:
     os.makedirs(config.out, exist_ok=True)
     fit = {"epochs": config.epochs, "validation_data": test, "shuffle": False}
 
-    # Model + Train 1: cyclic cosine annealing with M snapshots.
-    model = build(config, len(class_names), mean, std, config.lr_max)
+    # Model + Train 1: cyclic cosine annealing (per step, in the optimizer)
+    # with a snapshot at the end of each of the M cycles.
+    steps = int(train.cardinality())
+    cosine = recipekit.callbacks.SnapshotEnsemble.schedule(
+        config.lr_max, config.epochs, steps, config.snapshots
+    )
+    model = build(config, len(class_names), mean, std, cosine)
     snapshots = recipekit.callbacks.SnapshotEnsemble(
-        config.snapshots, config.lr_max, os.path.join(config.out, "snapshots")
+        config.snapshots, os.path.join(config.out, "snapshots")
     )
     start = time.perf_counter()
     model.fit(train, callbacks=[snapshots], **fit)
@@ -94,7 +99,7 @@ def main(config: Config) -> dict:
     for path in snapshots.snapshots:
         model.load_weights(path)
         each.append(round(float(model.evaluate(test, verbose=0)[1]), 4))
-    ensemble = recipekit.callbacks.ensemble_model(model, snapshots.snapshots)
+    ensemble = recipekit.models.ensemble_model(model, snapshots.snapshots)
     ensemble.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     ensemble_accuracy = round(float(ensemble.evaluate(test, verbose=0)[1]), 4)
     ensemble.save(os.path.join(config.out, "ensemble.keras"))
@@ -146,6 +151,13 @@ def parse_args(argv=None) -> Config:
     for flag in ("epochs", "snapshots"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f"--{flag} must be >= 1")
+    epochs = args.epochs or config.epochs
+    snapshots = args.snapshots or config.snapshots
+    if epochs % snapshots:
+        parser.error(
+            f"--epochs ({epochs}) must be a multiple of --snapshots ({snapshots}): "
+            "snapshot cycles are whole epochs"
+        )
     if args.lr_max is not None and args.lr_max <= 0:
         parser.error("--lr-max must be > 0")
     updates = {

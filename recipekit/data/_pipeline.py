@@ -42,7 +42,8 @@ def pipeline(
             and `training`.
         start_epoch: with `epochs`, skip the batches of the epochs before this
             one (a resumed run: `recipekit.callbacks.backup_epoch(dir)`), so
-            the stream goes on exactly where the killed run stopped.
+            the stream goes on exactly where the killed run stopped; equal to
+            `epochs` (training had finished) gives an empty stream.
 
     Returns:
         A batched `tf.data.Dataset` of `(float32 images, int64 labels)`.
@@ -109,10 +110,10 @@ def _all_epochs(dataset, batch_size, augment, seed, shuffle_buffer, epochs, star
             "A resumable pipeline (`epochs=`) needs an integer `seed`. Received: "
             f"seed={seed!r}"
         )
-    if not isinstance(epochs, int) or not 0 <= start < epochs:
+    if not isinstance(epochs, int) or not 0 <= start <= epochs:
         raise ValueError(
             f"Arguments `epochs` and `start_epoch` must be integers with 0 <= "
-            f"start_epoch < epochs. Received: epochs={epochs!r}, start_epoch={start!r}"
+            f"start_epoch <= epochs. Received: epochs={epochs!r}, start_epoch={start!r}"
         )
     size = int(dataset.cardinality())
     if size < batch_size:

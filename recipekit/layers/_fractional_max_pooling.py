@@ -203,9 +203,7 @@ def average_random_layouts(model, x, samples=12, batch_size=256):
             f"Argument `samples` must be an int >= 1. Received: {samples!r}"
         )
     layers = [
-        layer
-        for layer in sublayers(model)
-        if isinstance(layer, FractionalMaxPooling2D)
+        layer for layer in sublayers(model) if isinstance(layer, FractionalMaxPooling2D)
     ]
     if not layers:
         raise ValueError("The model has no FractionalMaxPooling2D layer.")

@@ -70,15 +70,13 @@ class RateFactors(keras.optimizers.MultiOptimizer):
                 "Argument `optimizer` must not be built yet (used by a fit or "
                 "apply): its variables would not be shared."
             )
-        self.base_optimizer = optimizer
-        self.factors = {k: float(v) for k, v in factors.items()}
+        factors = {k: float(v) for k, v in factors.items()}
         config = optimizer.get_config()
         rate = config["learning_rate"]
         if isinstance(rate, dict):
             rate = keras.optimizers.schedules.deserialize(rate)
-        self._scaled = {}
-        groups = {}
-        for key, factor in self.factors.items():
+        scaled_members, groups = {}, {}
+        for key, factor in factors.items():
             scaled = dict(config, name=f"{config['name']}_x{factor:g}")
             if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
                 scaled["learning_rate"] = ScaledSchedule(rate, factor)
@@ -89,9 +87,12 @@ class RateFactors(keras.optimizers.MultiOptimizer):
                     config["weight_decay"] / factor if factor else None
                 )
             member = type(optimizer).from_config(scaled)
-            self._scaled[key] = member
+            scaled_members[key] = member
             groups[f".*{re.escape(key)}.*"] = member
         super().__init__(keras.optimizers.OptimizerMap(optimizer, groups), name=name)
+        self.base_optimizer = optimizer
+        self.factors = factors
+        self._scaled = scaled_members
 
     @property
     def learning_rate(self):

@@ -1,5 +1,7 @@
+import json
 import math
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -7,30 +9,72 @@ import pytest
 from PIL import Image
 
 import recipekit
-from tests.callbacks.conftest import RecordRate, tiny_bn_model, tiny_data
+from tests.callbacks.conftest import tiny_bn_model, tiny_data
 
 
-def test_cyclic_cosine_rate_per_step_and_snapshot_count():
-    model = tiny_bn_model()
+def snapshot_model(lr_max, epochs, steps, cycles, steps_per_execution=1, **kw):
+    model = tiny_bn_model(**kw)
+    schedule = recipekit.callbacks.SnapshotEnsemble.schedule(
+        lr_max, epochs, steps, cycles
+    )
+    model.compile(
+        keras.optimizers.SGD(schedule, momentum=0.9),
+        model.loss,
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+    )
+    return model
+
+
+class RecordRates(keras.callbacks.Callback):
+    """The rate each step is taken with: the schedule at the step's iteration."""
+
+    def on_train_begin(self, logs=None):
+        self.rates = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.rates.append(float(self.model.optimizer.learning_rate))
+
+
+def test_cyclic_cosine_rate_per_step_and_snapshots_at_cycle_ends():
     x, y = tiny_data(24)
-    snapshots = recipekit.callbacks.SnapshotEnsemble(3, lr_max=0.2)
-    record = RecordRate()
+    model = snapshot_model(0.2, epochs=4, steps=3, cycles=2)
+    snapshots = recipekit.callbacks.SnapshotEnsemble(2)
+    record, weights = RecordRates(), []
+    at_epoch_end = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda e, logs: weights.append(model.get_weights())
+    )
     history = model.fit(
-        x, y, batch_size=8, epochs=4, verbose=0, callbacks=[snapshots, record]
+        x,
+        y,
+        batch_size=8,
+        epochs=4,
+        verbose=0,
+        callbacks=[snapshots, record, at_epoch_end],
     )
-    # 4 epochs x 3 steps = 12 steps, cycles of 4 steps.
-    expected = [0.1 * (math.cos(math.pi * (t % 4) / 4) + 1) for t in range(12)]
-    np.testing.assert_allclose(record.rates, expected, rtol=1e-6)
-    assert len(snapshots.snapshots) == 3
-    assert history.history["snapshots"] == [0, 1, 2, 3]  # After steps 3, 6, 9, 12.
-    np.testing.assert_allclose(
-        history.history["learning_rate"],
-        [expected[i] for i in (2, 5, 8, 11)],
-        rtol=1e-6,
-    )
-    # The last snapshot is the final weights.
-    for a, b in zip(snapshots.snapshots[-1], model.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    # 4 epochs x 3 steps = 12 steps, cycles of 6 steps (2 epochs).
+    expected = [0.1 * (math.cos(math.pi * (t % 6) / 6) + 1) for t in range(12)]
+    np.testing.assert_allclose(record.rates, expected, rtol=1e-5)
+    assert history.history["snapshots"] == [0, 1, 1, 2]
+    assert len(snapshots.snapshots) == 2
+    for snapshot, epoch in zip(snapshots.snapshots, (1, 3), strict=True):
+        for a, b in zip(snapshot, weights[epoch], strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_snapshots_are_the_same_with_steps_per_execution(tmp_path):
+    x, y = tiny_data(32)
+    runs = []
+    for per_execution in (1, 4):
+        model = snapshot_model(0.1, 4, 4, 2, steps_per_execution=per_execution)
+        snapshots = recipekit.callbacks.SnapshotEnsemble(2)
+        model.fit(x, y, batch_size=8, epochs=4, verbose=0, shuffle=False,
+                  callbacks=[snapshots])  # fmt: skip
+        runs.append(snapshots.snapshots)
+    assert len(runs[0]) == len(runs[1]) == 2
+    for a_snap, b_snap in zip(*runs, strict=True):
+        for a, b in zip(a_snap, b_snap, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_ensemble_model_is_the_mean_of_snapshot_predictions(tmp_path):
@@ -40,6 +84,9 @@ def test_ensemble_model_is_the_mean_of_snapshot_predictions(tmp_path):
         3, directory=str(tmp_path / "snaps")
     )
     model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[snapshots])
+    assert sorted(os.listdir(tmp_path / "snaps")) == [
+        f"snapshot_{i}.weights.h5" for i in range(3)
+    ]  # Written atomically: no temporary file is left.
     assert snapshots.snapshots == [
         str(tmp_path / "snaps" / f"snapshot_{i}.weights.h5") for i in range(3)
     ]
@@ -48,7 +95,7 @@ def test_ensemble_model_is_the_mean_of_snapshot_predictions(tmp_path):
         model.load_weights(path)
         logits = model.predict(x, verbose=0)
         members.append(keras.ops.convert_to_numpy(keras.ops.softmax(logits)))
-    ensemble = recipekit.callbacks.ensemble_model(model, snapshots.snapshots)
+    ensemble = recipekit.models.ensemble_model(model, snapshots.snapshots)
     np.testing.assert_allclose(
         ensemble.predict(x, verbose=0), np.mean(members, 0), rtol=1e-5, atol=1e-6
     )
@@ -65,39 +112,15 @@ def test_ensemble_model_is_the_mean_of_snapshot_predictions(tmp_path):
 
 def test_snapshot_errors(tmp_path):
     x, y = tiny_data(16)
-    with pytest.raises(
-        ValueError, match="num_snapshots=9 exceeds the 4 training steps"
-    ):
+    with pytest.raises(ValueError, match="epochs divisible by 3"):
         tiny_bn_model().fit(
-            x,
-            y,
-            batch_size=8,
-            epochs=2,
-            verbose=0,
-            callbacks=[recipekit.callbacks.SnapshotEnsemble(9)],
-        )
-    clash = keras.callbacks.LearningRateScheduler(lambda epoch: 0.01)
-    with pytest.raises(ValueError, match="Another callback changed the learning rate"):
-        tiny_bn_model().fit(
-            x,
-            y,
-            batch_size=8,
-            epochs=2,
-            verbose=0,
-            callbacks=[recipekit.callbacks.SnapshotEnsemble(2), clash],
-        )
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    model.compile(
-        optimizer=keras.optimizers.SGD(keras.optimizers.schedules.CosineDecay(0.1, 10)),
-        loss="mse",
-    )
-    with pytest.raises(ValueError, match="LearningRateSchedule"):
-        model.fit(
-            x,
-            np.zeros((16, 2)),
-            verbose=0,
-            callbacks=[recipekit.callbacks.SnapshotEnsemble(2)],
-        )
+            x, y, batch_size=8, epochs=4, verbose=0,
+            callbacks=[recipekit.callbacks.SnapshotEnsemble(3)],
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="not a multiple"):
+        recipekit.callbacks.SnapshotEnsemble.schedule(0.1, 5, 10, 2)
+    with pytest.raises(ValueError, match="lr_max"):
+        recipekit.callbacks.SnapshotEnsemble.schedule(0, 4, 10, 2)
     with pytest.raises(ValueError, match="num_snapshots"):
         recipekit.callbacks.SnapshotEnsemble(0)
     blocker = tmp_path / "file"
@@ -108,14 +131,16 @@ def test_snapshot_errors(tmp_path):
     bad = str(tmp_path / "other.weights.h5")
     other.save_weights(bad)
     with pytest.raises(ValueError, match="other.weights.h5.*does not match"):
-        recipekit.callbacks.ensemble_model(tiny_bn_model(), [bad])
+        recipekit.models.ensemble_model(tiny_bn_model(), [bad])
 
 
 def test_training_curves_png(tmp_path):
     model = tiny_bn_model()
     x, y = tiny_data(16)
     path = tmp_path / "plots" / "curves.png"
-    curves = recipekit.callbacks.TrainingCurves(str(path))
+    curves = recipekit.callbacks.TrainingCurves(
+        str(path), csv_path=str(tmp_path / "log.csv")
+    )
     model.fit(
         x,
         y,
@@ -131,51 +156,77 @@ def test_training_curves_png(tmp_path):
     assert len(curves.history["val_loss"]) == 3
     with Image.open(path) as image:
         assert image.size == (1080, 324)  # 12 x 3.6 in at 90 dpi.
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert rows[0].split(",")[0] == "epoch" and len(rows) == 4
+    assert json.loads((tmp_path / "plots" / "curves.json").read_text()) == (
+        curves.history
+    )
     with pytest.raises(ValueError, match="png"):
         recipekit.callbacks.TrainingCurves("curves.jpg")
 
 
 class Interrupt(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
     def on_epoch_begin(self, epoch, logs=None):
-        if epoch == 3:
+        if epoch == self.epoch:
             raise RuntimeError("killed")
 
 
-def test_resumed_run_ends_with_the_same_averages_and_snapshots(tmp_path, deterministic):
+@pytest.mark.parametrize("killed_at", [1, 2, 4])
+def test_killed_run_resumes_to_the_same_end(tmp_path, deterministic, killed_at):
+    """Weights, averages, snapshots and the curves' history after a kill."""
     x, y = tiny_data(32)
 
-    def run(backup_dir, extra=()):
+    def run(out, extra=()):
         model = tiny_bn_model()
-        ema = recipekit.callbacks.EMA(decay=0.8)
-        snaps = recipekit.callbacks.SnapshotEnsemble(3, lr_max=0.1)
-        curves = recipekit.callbacks.TrainingCurves(str(tmp_path / "c.png"))
+        schedule = recipekit.callbacks.SnapshotEnsemble.schedule(0.1, 6, 4, 3)
+        ema = recipekit.optimizers.EMA(keras.optimizers.SGD(schedule), 0.8)
+        model.compile(ema, model.loss, metrics=["accuracy"])
+        snaps = recipekit.callbacks.SnapshotEnsemble(3, str(out / "snaps"))
+        curves = recipekit.callbacks.TrainingCurves(
+            str(out / "c.png"), csv_path=str(out / "log.csv")
+        )
         callbacks = [
-            ema,
+            recipekit.callbacks.SwapAverages(),
             snaps,
             curves,
-            recipekit.callbacks.BackupAndRestore(backup_dir),
+            keras.callbacks.BackupAndRestore(str(out / "backup")),
             *extra,
         ]
         model.fit(
-            x, y, batch_size=8, epochs=6, verbose=0, shuffle=False, callbacks=callbacks
-        )
+            x, y, batch_size=8, epochs=6, verbose=0, shuffle=False,
+            validation_data=(x, y), callbacks=callbacks,
+        )  # fmt: skip
         return model, ema, snaps, curves
 
-    straight = run(str(tmp_path / "a"))
+    straight = run(tmp_path / "a")
     with pytest.raises(RuntimeError, match="killed"):
-        run(str(tmp_path / "b"), [Interrupt()])
-    assert os.path.exists(tmp_path / "b" / "callback_state.npz")
-    # Killed at the start of epoch 3: epochs 0-2 are backed up.
-    assert recipekit.callbacks.BackupAndRestore(str(tmp_path / "b")).resume_epoch == 3
-    assert recipekit.callbacks.BackupAndRestore(str(tmp_path / "a")).resume_epoch == 0
-    resumed = run(str(tmp_path / "b"))
-    for a, b in zip(straight[0].get_weights(), resumed[0].get_weights()):
+        run(tmp_path / "b", [Interrupt(killed_at)])
+    assert recipekit.callbacks.backup_epoch(str(tmp_path / "b" / "backup")) == (
+        killed_at
+    )
+    resumed = run(tmp_path / "b")
+    for a, b in zip(straight[0].weights, resumed[0].weights, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
-    for a, b in zip(straight[1].shadow_weights, resumed[1].shadow_weights):
+    for a, b in zip(straight[1].averages, resumed[1].averages, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert len(resumed[2].snapshots) == 3
-    for snap_a, snap_b in zip(straight[2].snapshots, resumed[2].snapshots):
-        for a, b in zip(snap_a, snap_b):
+    for path_a, path_b in zip(straight[2].snapshots, resumed[2].snapshots, strict=True):
+        for a, b in zip(load(path_a), load(path_b), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert resumed[3].history["epoch"] == [1, 2, 3, 4, 5, 6]
-    assert not os.path.exists(tmp_path / "b")  # Deleted once the run completed.
+    for key, values in straight[3].history.items():
+        np.testing.assert_allclose(resumed[3].history[key], values, rtol=1e-5)
+    log = (tmp_path / "b" / "log.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in log[1:]] == ["1", "2", "3", "4", "5", "6"]
+
+
+def load(path):
+    model = tiny_bn_model()
+    with warnings.catch_warnings():  # The file's optimizer is not this one's.
+        warnings.simplefilter("ignore")
+        model.load_weights(path)
+    return model.get_weights()

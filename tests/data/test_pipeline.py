@@ -27,6 +27,35 @@ def test_training_pipeline_shuffles_and_drops_remainder():
     assert labels.tolist() != sorted(labels.tolist())
 
 
+def test_resumable_pipeline_goes_on_where_a_killed_run_stopped():
+    dataset, _ = _dataset()
+
+    def flip_some(images, seed):  # Seeded augmentation, as a policy's.
+        coin = tf.random.stateless_uniform([tf.shape(images)[0]], seed) < 0.5
+        return tf.where(coin[:, None, None, None], 255 - images, images)
+
+    def batches(start):
+        stream = recipekit.data.pipeline(
+            dataset, 4, training=True, augment=flip_some, seed=3, epochs=3,
+            start_epoch=start,
+        )  # fmt: skip
+        return [(x.numpy(), y.numpy()) for x, y in stream]
+
+    whole, resumed = batches(0), batches(2)
+    assert len(whole) == 6 and len(resumed) == 2  # 2 steps per epoch.
+    for (xa, ya), (xb, yb) in zip(whole[4:], resumed, strict=True):
+        np.testing.assert_array_equal(ya, yb)
+        np.testing.assert_array_equal(xa, xb)
+    epochs = [np.concatenate([y for _, y in whole[i : i + 2]]) for i in (0, 2, 4)]
+    assert epochs[0].tolist() != epochs[1].tolist()  # Reshuffled every epoch.
+    with pytest.raises(ValueError, match="integer `seed`"):
+        recipekit.data.pipeline(dataset, 4, training=True, epochs=2)
+    assert batches(3) == []  # Training had finished.
+    with pytest.raises(ValueError, match="start_epoch <= epochs"):
+        recipekit.data.pipeline(dataset, 4, training=True, seed=0, epochs=2,
+                                start_epoch=3)  # fmt: skip
+
+
 def test_pipeline_argument_errors():
     dataset, _ = _dataset()
     with pytest.raises(ValueError, match="batch_size.*positive.*0"):

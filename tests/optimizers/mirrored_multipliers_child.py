@@ -1,4 +1,4 @@
-"""Child process of test_multipliers_under_mirrored_strategy: two logical CPUs."""
+"""Child process of test_rate_factors_under_mirrored_strategy: two logical CPUs."""
 
 import json
 
@@ -22,7 +22,7 @@ def train(factor, strategy):
         )
         optimizer = keras.optimizers.SGD(0.05)
         if factor is not None:
-            recipekit.optimizers.scale_learning_rates(optimizer, {"a/": factor})
+            optimizer = recipekit.optimizers.RateFactors(optimizer, {"a/": factor})
         model.compile(optimizer, "mse")
     start = [np.array(w) for w in model.get_layer("a").get_weights()]
     x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")

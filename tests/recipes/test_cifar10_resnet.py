@@ -64,6 +64,44 @@ def test_smoke_run_writes_metrics_and_a_loadable_model(load_recipe, tmp_path):
     assert report["pad"] == 4
 
 
+def test_run_killed_in_final_evaluation_resumes_and_finished_run_exits(
+    load_recipe, tmp_path, monkeypatch
+):
+    recipe = load_recipe("cifar10_resnet")
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
+    path = tmp_path / "tiny.npz"
+    np.savez(path, x_train=x, y_train=np.arange(64) % 2, x_test=x[:16],
+             y_test=np.arange(16) % 2)  # fmt: skip
+    config = dataclasses.replace(
+        recipe.Config(), data=str(path), depth=8, epochs=2, batch_size=32,
+        tta_modes=("none",), out=str(tmp_path / "straight"),
+    )  # fmt: skip
+    keras.config.disable_traceback_filtering()
+    straight = recipe.main(config)
+    real = recipekit.augment.evaluate_tta
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed during the final evaluation")
+
+    monkeypatch.setattr(recipekit.augment, "evaluate_tta", killed)
+    killed_config = dataclasses.replace(config, out=str(tmp_path / "killed"))
+    with pytest.raises(KeyboardInterrupt):
+        recipe.main(killed_config)
+    assert os.path.exists(tmp_path / "killed" / "backup")  # Kept: work not lost.
+    monkeypatch.setattr(recipekit.augment, "evaluate_tta", real)
+    resumed = recipe.main(killed_config)  # Trains no more: resumes at epoch 2.
+    timing = {"wall_time_s", "train_images_per_s", "config"}
+    assert {k: v for k, v in resumed.items() if k not in timing} == {
+        k: v for k, v in straight.items() if k not in timing
+    }
+    log = (tmp_path / "killed" / "log.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in log] == ["epoch", "1", "2"]
+    assert not os.path.exists(tmp_path / "killed" / "backup")
+    again = recipe.main(killed_config)  # A finished run: says so, trains nothing.
+    assert again == json.loads((tmp_path / "killed" / "metrics.json").read_text())
+
+
 def test_flags_fill_the_config(load_recipe):
     recipe = load_recipe("cifar10_resnet")
     config = recipe.parse_args(["--quick", "--depth", "32", "--out", "x"])

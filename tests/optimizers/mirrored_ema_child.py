@@ -24,9 +24,8 @@ with strategy.scope():
             keras.layers.Dense(2, activation="softmax"),
         ]
     )
-    model.compile(
-        optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy"
-    )
+    ema = recipekit.optimizers.EMA(keras.optimizers.SGD(0.1), 0.5, warmup=False)
+    model.compile(optimizer=ema, loss="sparse_categorical_crossentropy")
 rng = np.random.default_rng(0)
 x = rng.normal(size=(32, 3)).astype("float32")
 y = (x[:, 0] > 0).astype("int64")
@@ -34,19 +33,19 @@ y = (x[:, 0] > 0).astype("int64")
 
 class Record(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
-        self.steps = [[np.array(w) for w in self.model.get_weights()]]
+        self.steps = [[np.array(w) for w in self.model.trainable_weights]]
 
     def on_train_batch_end(self, batch, logs=None):
-        self.steps.append([np.array(w) for w in self.model.get_weights()])
+        self.steps.append([np.array(w) for w in self.model.trainable_weights])
 
 
 record = Record()
-ema = recipekit.callbacks.EMA(decay=0.5, warmup=False)
-model.fit(
-    x, y, batch_size=8, epochs=2, verbose=0, shuffle=False, callbacks=[record, ema]
-)
-shadow = [w.astype(np.float64) for w in record.steps[0]]
+model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False, callbacks=[record])
+average = [w.astype(np.float64) for w in record.steps[0]]
 for weights in record.steps[1:]:
-    shadow = [0.5 * s + 0.5 * w for s, w in zip(shadow, weights)]
-error = max(float(np.abs(a - b).max()) for a, b in zip(ema.shadow_weights, shadow))
+    average = [0.5 * a + 0.5 * w for a, w in zip(average, weights, strict=True)]
+error = max(
+    float(np.abs(np.array(a) - b).max())
+    for a, b in zip(ema.averages, average, strict=True)
+)
 print(json.dumps({"replicas": strategy.num_replicas_in_sync, "error": error}))
