@@ -61,7 +61,7 @@ class Config:
 
 def arrays(dataset):
     """All `(image, label)` pairs of a dataset as two numpy arrays."""
-    images, labels = zip(*dataset.batch(10_000).as_numpy_iterator())
+    images, labels = zip(*dataset.batch(10_000).as_numpy_iterator(), strict=True)
     return np.concatenate(images), np.concatenate(labels)
 
 

@@ -70,7 +70,7 @@ def color_jitter(images, brightness=0.4, contrast=0.4, saturation=0.4, seed=None
     x, restore = to_unit_float(images)
     batch = tf.shape(x)[0]
     factors = {}
-    for (name, strength), s in zip(strengths.items(), split_seed(seed, 3)):
+    for (name, strength), s in zip(strengths.items(), split_seed(seed, 3), strict=True):
         if strength > 0:
             factors[name] = tf.random.stateless_uniform(
                 [batch], s, minval=max(0.0, 1.0 - strength), maxval=1.0 + strength

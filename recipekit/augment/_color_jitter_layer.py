@@ -17,7 +17,10 @@ class ColorJitter(AugmentLayer):
 
     The layer form of `recipekit.augment.color_jitter` (factors uniform in
     `[max(0, 1 - s), 1 + s]`, applied as brightness, contrast, saturation).
-    What Keras lacks: a saturation jitter, and one layer for all three.
+    Keras 3 has `RandomColorJitter` (brightness, contrast, saturation, hue,
+    each with Keras's own factor conventions); this one keeps torchvision's and
+    timm's convention, `[1 - s, 1 + s]` per image in a fixed order, so a
+    recipe ported from PyTorch means the same numbers.
 
     Args:
         brightness: strength >= 0 (0 = off).

@@ -39,7 +39,9 @@ class Policy:
         self._compiled = tf.function(self._apply, jit_compile=self.jit_compile)
 
     def _apply(self, images, seed):
-        for (_, op, kwargs), s in zip(self.steps, split_seed(seed, len(self.steps))):
+        for (_, op, kwargs), s in zip(
+            self.steps, split_seed(seed, len(self.steps)), strict=True
+        ):
             images = op(images, seed=s, **kwargs)
         return images
 

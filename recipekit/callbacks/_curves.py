@@ -111,7 +111,7 @@ class TrainingCurves(keras.callbacks.Callback):
             (self.metric, [self.metric, f"val_{self.metric}"], "linear"),
             ("learning rate", ["learning_rate"], "log"),
         ]
-        for axis, (title, keys, scale) in zip(axes, panels):
+        for axis, (title, keys, scale) in zip(axes, panels, strict=True):
             for key in keys:
                 values = self.history.get(key)
                 if values and len(values) == len(epochs):

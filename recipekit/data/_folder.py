@@ -75,7 +75,8 @@ class Layout:
             self.splits = []
             self.class_names = sorted({p[0] for p in parts})
         self.entries = [
-            ("/".join(p[:-2]) or None, p[-2], n) for p, n in zip(parts, images)
+            ("/".join(p[:-2]) or None, p[-2], n)
+            for p, n in zip(parts, images, strict=True)
         ]
         self.source = source
 

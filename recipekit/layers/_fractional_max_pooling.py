@@ -218,7 +218,7 @@ def average_random_layouts(model, x, samples=12, batch_size=256):
             out = model.predict(x, batch_size=batch_size, verbose=0)
             total = out if total is None else total + out
     finally:
-        for layer, mode in zip(layers, modes):
+        for layer, mode in zip(layers, modes, strict=True):
             layer.test_mode = mode
         model.predict_function = None
     return total / samples

@@ -57,7 +57,7 @@ def recompute_batch_norm(model, dataset, steps=None):
             model(inputs, training=True)
             used += 1
     finally:
-        for layer, momentum in zip(layers, momenta):
+        for layer, momentum in zip(layers, momenta, strict=True):
             layer.momentum = momentum
     if not used:
         raise ValueError("recompute_batch_norm() got an empty dataset.")

@@ -1,5 +1,7 @@
 """Per-step learning-rate schedules that Keras lacks."""
 
+import itertools
+
 import keras
 from keras import ops
 
@@ -32,7 +34,7 @@ class PiecewiseLinear(keras.optimizers.schedules.LearningRateSchedule):
                 "Arguments `steps` and `values` must have the same length >= 2. "
                 f"Received: steps={steps}, values={values}"
             )
-        if any(b <= a for a, b in zip(steps, steps[1:])):
+        if any(b <= a for a, b in itertools.pairwise(steps)):
             raise ValueError(
                 f"Argument `steps` must be strictly increasing. Received: {steps}"
             )
@@ -41,9 +43,8 @@ class PiecewiseLinear(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step):
         step = ops.cast(step, "float32")
         rate = ops.convert_to_tensor(self.values[0], "float32")
-        for (s0, v0), (s1, v1) in zip(
-            zip(self.steps, self.values), zip(self.steps[1:], self.values[1:])
-        ):
+        points = zip(self.steps, self.values, strict=True)
+        for (s0, v0), (s1, v1) in itertools.pairwise(points):
             fraction = ops.clip((step - s0) / (s1 - s0), 0.0, 1.0)
             rate = rate + fraction * (v1 - v0)
         return rate

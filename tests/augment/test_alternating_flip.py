@@ -13,9 +13,9 @@ def _images(n):
 def _flipped(out, images):
     """Which outputs are the mirror image (the test images are not symmetric)."""
     mirrored = images[:, :, ::-1]
-    flags = [np.array_equal(o, m) for o, m in zip(out, mirrored)]
-    kept = [np.array_equal(o, i) for o, i in zip(out, images)]
-    assert all(f != k for f, k in zip(flags, kept))
+    flags = [np.array_equal(o, m) for o, m in zip(out, mirrored, strict=True)]
+    kept = [np.array_equal(o, i) for o, i in zip(out, images, strict=True)]
+    assert all(f != k for f, k in zip(flags, kept, strict=True))
     return np.array(flags)
 
 

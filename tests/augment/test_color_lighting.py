@@ -15,7 +15,7 @@ def _images(n=6, seed=0):
 def _numpy_adjust(x, b, c, s):
     luma = np.array([0.299, 0.587, 0.114])
     out = []
-    for img, fb, fc, fs in zip(x.astype(np.float64), b, c, s):
+    for img, fb, fc, fs in zip(x.astype(np.float64), b, c, s, strict=True):
         img = np.clip(img * fb, 0, 1)
         mean = (img @ luma).mean()
         img = np.clip(mean + (img - mean) * fc, 0, 1)

@@ -81,8 +81,10 @@ def test_ops_reject_unbatched_or_integer_input():
 def test_flip_is_per_image_mirror():
     images = _batch(1000, 3, 4, 1)
     out = recipekit.augment.random_flip(images, seed=1).numpy()
-    same = np.array([np.array_equal(o, i) for o, i in zip(out, images)])
-    mirrored = np.array([np.array_equal(o, i[:, ::-1]) for o, i in zip(out, images)])
+    same = np.array([np.array_equal(o, i) for o, i in zip(out, images, strict=True)])
+    mirrored = np.array(
+        [np.array_equal(o, i[:, ::-1]) for o, i in zip(out, images, strict=True)]
+    )
     assert np.all(same ^ mirrored)
     # 1000 fair coin flips: 500 +- 4 standard deviations (63).
     assert 437 < mirrored.sum() < 563

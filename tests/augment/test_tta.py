@@ -18,7 +18,7 @@ def test_ten_crop_order_matches_numpy():
     # TL, TR, BL, BR, center; then the same of the mirror image.
     corners = [(0, 0), (0, 3), (3, 0), (3, 3), (top, left)]
     expected = [src[:, t : t + 3, c : c + 4] for src in (x, m) for t, c in corners]
-    for got, want in zip(crops, expected):
+    for got, want in zip(crops, expected, strict=True):
         np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="larger than the images"):
         recipekit.augment.ten_crop(x, (7, 4))
@@ -138,7 +138,7 @@ def test_flip_translate_views_are_the_shifted_and_mirrored_images():
     expected = [x, up_left, down_right]
     expected = [v for e in expected for v in (e, e[:, :, ::-1])]
     assert views.shape == (6, 2, 5, 6, 1)
-    for got, want in zip(views, expected):
+    for got, want in zip(views, expected, strict=True):
         np.testing.assert_array_equal(got, want)
 
 
@@ -151,5 +151,5 @@ def test_flip_translate_weights_the_views_like_airbench():
         keras.ops.convert_to_numpy(keras.ops.softmax(model(v), axis=-1)) for v in views
     ]
     weights = [0.25, 0.25, 0.125, 0.125, 0.125, 0.125]
-    expected = sum(w * p for w, p in zip(weights, per_view))
+    expected = sum(w * p for w, p in zip(weights, per_view, strict=True))
     np.testing.assert_allclose(probs, expected, rtol=1e-5, atol=1e-6)

@@ -101,7 +101,7 @@ def test_position_survives_backup_and_restore(tmp_path, backup_first):
         verbose=0,
         callbacks=[recipekit.callbacks.StepDecay([2, 4], warmup_epochs=1)],
     )
-    for a, b in zip(resumed.get_weights(), straight.get_weights()):
+    for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 

@@ -28,7 +28,7 @@ def train(factor, strategy):
     x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
     model.fit(x, x.sum(1), batch_size=8, epochs=1, verbose=0, shuffle=False)
     end = model.get_layer("a").get_weights()
-    return max(float(np.abs(a - b).max()) for a, b in zip(start, end))
+    return max(float(np.abs(a - b).max()) for a, b in zip(start, end, strict=True))
 
 
 strategy = recipekit.distribute.strategy()

@@ -25,7 +25,7 @@ def test_batches_alternate_flips_by_epoch_and_resume_exactly(load_recipe):
     for epoch in range(3):
         seen = {}
         for x, y in batches[epoch * steps : (epoch + 1) * steps]:
-            for image, label in zip(x.numpy().astype(np.uint8), y.numpy()):
+            for image, label in zip(x.numpy().astype(np.uint8), y.numpy(), strict=True):
                 same = (images == image).all(axis=(1, 2, 3))
                 flipped = (images[:, :, ::-1] == image).all(axis=(1, 2, 3))
                 i = int(np.flatnonzero(same | flipped)[0])
@@ -39,7 +39,7 @@ def test_batches_alternate_flips_by_epoch_and_resume_exactly(load_recipe):
     # A run resumed after epoch 1 gets exactly the batches it had left.
     resumed = list(recipe.train_batches(images, labels, config, steps, 1))
     assert len(resumed) == 10
-    for (x, y), (x2, y2) in zip(batches[5:], resumed):
+    for (x, y), (x2, y2) in zip(batches[5:], resumed, strict=True):
         np.testing.assert_array_equal(x.numpy(), x2.numpy())
         np.testing.assert_array_equal(y.numpy(), y2.numpy())
 

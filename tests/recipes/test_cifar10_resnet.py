@@ -20,7 +20,11 @@ def test_smoke_run_writes_metrics_and_a_loadable_model(load_recipe, tmp_path):
     path = tmp_path / "tiny.npz"
     np.savez(
         path,
-        **{f"{k}_{s}": v for s, (x, y) in arrays.items() for k, v in zip("xy", (x, y))},
+        **{
+            f"{k}_{s}": v
+            for s, (x, y) in arrays.items()
+            for k, v in zip("xy", (x, y), strict=True)
+        },
     )
     config = dataclasses.replace(
         recipe.Config(),

@@ -22,7 +22,7 @@ def test_weights_file_loads_exactly(tmp_path):
     _, loaded = recipekit.models.transfer_model(
         "cifar_resnet20", 4, (32, 32, 3), weights=path
     )
-    for a, b in zip(backbone.get_weights(), loaded.get_weights()):
+    for a, b in zip(backbone.get_weights(), loaded.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     bad = str(tmp_path / "other.weights.h5")
@@ -69,7 +69,7 @@ def test_fine_tuning_after_unfreeze_keeps_batchnorm_untouched():
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 255, (16, 32, 32, 3)).astype("float32")
     model.fit(x, np.arange(16) % 3, batch_size=8, epochs=2, verbose=0)
-    for before, w in zip(before_bn, [w for bn in bns for w in bn.weights]):
+    for before, w in zip(before_bn, [w for bn in bns for w in bn.weights], strict=True):
         np.testing.assert_array_equal(before, np.array(w))
     assert not np.allclose(before_top, np.array(convs[-1].kernel))
     np.testing.assert_array_equal(before_bottom, np.array(convs[0].kernel))
