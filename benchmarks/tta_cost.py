@@ -57,7 +57,7 @@ def main():
     )
     for mode in ("none", "flip", "ten_crop"):
         seconds = best_time(
-            lambda mode=mode: recipekit.augment.predict_tta(
+            lambda mode=mode: recipekit.evaluate.predict_tta(
                 model, x, mode, pad=4, batch_size=args.batch_size, verbose=0
             ),
             args.repeats,

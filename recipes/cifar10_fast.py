@@ -29,7 +29,6 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 import recipekit
 
@@ -55,14 +54,8 @@ class Config:
     tta_modes: tuple = ("none", "flip", "flip_translate")
     seed: int = 0  # seeds weights, shuffling, flips and translations
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU)
-    jit: bool = False  # XLA-compile the train step
+    jit: bool = False  # XLA-compile the train step (always on under JAX)
     out: str = "runs/cifar10_fast"  # metrics.json, models, log.csv, curves.png, backup/
-
-
-def arrays(dataset):
-    """All `(image, label)` pairs of a dataset as two numpy arrays."""
-    images, labels = zip(*dataset.batch(10_000).as_numpy_iterator(), strict=True)
-    return np.concatenate(images), np.concatenate(labels)
 
 
 def whitening_sample(images, count, seed):
@@ -70,27 +63,6 @@ def whitening_sample(images, count, seed):
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(images), min(count, len(images)), replace=False)
     return images[np.sort(pick)].astype(np.float32)
-
-
-def train_batches(images, labels, config, steps, start_epoch):
-    """Every epoch's batches in one dataset: the flips depend on the epoch."""
-    data = tf.data.Dataset.from_tensor_slices((images, labels, np.arange(len(images))))
-    data = data.shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
-    data = data.batch(config.batch_size, drop_remainder=True).repeat(config.epochs)
-    data = data.enumerate().skip(start_epoch * steps)  # resume where the backup is
-
-    def augment(step, batch):
-        x, y, index = batch
-        seed = tf.stack([tf.constant(config.seed, tf.int64), step])
-        if config.flip == "alternating":
-            x = recipekit.augment.alternating_flip(x, index, step // steps, config.seed)
-        else:
-            x = recipekit.augment.random_flip(x, seed=seed + 1)
-        x = recipekit.augment.pad_random_crop(x, config.translate, seed=seed)
-        return tf.cast(x, tf.float32), y
-
-    data = data.map(augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return data.prefetch(tf.data.AUTOTUNE)
 
 
 def main(config: Config) -> dict:
@@ -104,13 +76,11 @@ def main(config: Config) -> dict:
         with open(metrics_path) as f:
             return json.load(f)
 
-    # Data: decoded once, held in memory as uint8; labels one-hot for smoothing.
-    train_raw, class_names = recipekit.data.load(config.data, split="train")
-    test_raw, _ = recipekit.data.load(config.data, split="test")
-    x_train, y_train = arrays(train_raw)
-    x_test, y_test = arrays(test_raw)
+    # Data: decoded once into uint8 arrays; labels one-hot for smoothing.
+    x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
+    x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
     classes = len(class_names)
-    mean, std = recipekit.data.channel_stats(train_raw)
+    mean, std = recipekit.data.channel_stats(x_train)
     steps = len(x_train) // config.batch_size
     if steps < 1:
         raise ValueError(
@@ -121,12 +91,15 @@ def main(config: Config) -> dict:
     print(f"data: {config.data}, {steps} steps of {config.batch_size} per epoch")
 
     # Model: whitening fitted to (normalised) training images, before training.
+    # The training model holds the training set on the device (DeviceImages)
+    # and flips and translates it inside the compiled step: each step is fed
+    # only (index, epoch) pairs. The network itself is what gets evaluated.
     strategy = recipekit.distribute.strategy()
     print("device:", recipekit.distribute.describe(strategy))
     total = steps * config.epochs
     peak = config.learning_rate * config.batch_size / 1024
     with strategy.scope():
-        model = recipekit.models.fast_cifar_net(
+        net = recipekit.models.fast_cifar_net(
             classes,
             mean=mean,
             std=std,
@@ -136,7 +109,18 @@ def main(config: Config) -> dict:
         )
         if config.whitening:
             sample = whitening_sample(x_train, config.whitening_images, config.seed)
-            model.get_layer("whitening").adapt((sample - mean) / std)
+            net.get_layer("whitening").adapt((sample - mean) / std)
+        data = recipekit.augment.DeviceImages(
+            len(x_train),
+            x_train.shape[1:],
+            images=x_train,
+            flip=config.flip,
+            translate=config.translate,
+            seed=config.seed,
+            name="training_set",
+        )
+        pairs = keras.Input((2,), dtype="int32", name="index_epoch")
+        model = keras.Model(pairs, net(data(pairs)), name="fast_cifar_training")
         schedule = recipekit.optimizers.PiecewiseLinear(
             [0, config.warmup * total, total], [0.2 * peak, peak, 0.0]
         )
@@ -161,13 +145,17 @@ def main(config: Config) -> dict:
                 from_logits=True, label_smoothing=config.label_smoothing
             ),
             metrics=["accuracy"],
-            jit_compile=config.jit,
+            jit_compile=config.jit or "auto",
         )
 
     # Train: no validation inside fit (it would count in the wall time); the
-    # EMA lives in the optimizer, so Keras's BackupAndRestore carries it.
-    start_epoch = recipekit.callbacks.backup_epoch(backup_dir)
-    train = train_batches(x_train, one_hot, config, steps, start_epoch)
+    # EMA lives in the optimizer, so Keras's BackupAndRestore carries it. Each
+    # epoch is a seeded permutation, so a resumed run gets the same batches.
+    # Keras needs a batch to build even when a backup says training is over.
+    start_epoch = min(recipekit.callbacks.backup_epoch(backup_dir), config.epochs - 1)
+    positions, inputs = recipekit.augment.epoch_indices(
+        len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
+    )
     epoch_ends = []  # the first epoch includes tracing and XLA compilation
     callbacks = [
         keras.callbacks.LambdaCallback(
@@ -181,28 +169,30 @@ def main(config: Config) -> dict:
     ]
     start = time.perf_counter()
     model.fit(
-        train,
+        inputs,
+        one_hot[positions],
+        batch_size=config.batch_size,
         epochs=config.epochs,
         steps_per_epoch=steps,
         callbacks=callbacks,
-        shuffle=False,  # train_batches shuffles (seeded, every epoch).
+        shuffle=False,  # epoch_indices shuffles (seeded, every epoch).
     )
     wall = time.perf_counter() - start
 
     # Evaluate: raw weights, then the EMA's, each with every TTA mode.
     test = (x_test, y_test)
     tta = {
-        "raw": recipekit.augment.evaluate_tta(
-            model, test, config.tta_modes, batch_size=1024
+        "raw": recipekit.evaluate.evaluate_tta(
+            net, test, config.tta_modes, batch_size=1024
         )
     }
-    model.save(os.path.join(config.out, "model.keras"))
+    net.save(os.path.join(config.out, "model.keras"))
     if config.ema_decay:
         optimizer.use_averages()
-        tta["ema"] = recipekit.augment.evaluate_tta(
-            model, test, config.tta_modes, batch_size=1024
+        tta["ema"] = recipekit.evaluate.evaluate_tta(
+            net, test, config.tta_modes, batch_size=1024
         )
-        model.save(os.path.join(config.out, "model_ema.keras"))
+        net.save(os.path.join(config.out, "model_ema.keras"))
     final = tta["ema" if config.ema_decay else "raw"]
     metrics = {
         "test_accuracy": round(final["none"], 4),
@@ -212,8 +202,9 @@ def main(config: Config) -> dict:
         "wall_time_s": round(wall, 1),
         "epoch_times_s": [round(float(t), 2) for t in np.diff([start, *epoch_ends])],
         "train_images_per_s": round(
-            steps * config.batch_size * config.epochs / wall, 1
+            steps * config.batch_size * (config.epochs - start_epoch) / wall, 1
         ),
+        "backend": keras.backend.backend(),
         "device": recipekit.distribute.describe(strategy),
         "config": dataclasses.asdict(config),
     }

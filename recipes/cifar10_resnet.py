@@ -22,6 +22,7 @@ import shutil
 import time
 
 import keras
+import numpy as np
 
 import recipekit
 
@@ -31,6 +32,7 @@ class Config:
     data: str = "cifar10"  # TFDS name, folder, archive or .npz with train/test splits
     depth: int = 20  # ResNet depth, 6n + 2 (20, 32, 44, 56, 110)
     epochs: int = 182  # paper: 64k iterations of batch 128 = 182 epochs
+    stop_epoch: int = 0  # stop after this many epochs (0: all); schedule unchanged
     batch_size: int = 128  # images per step (global, over all replicas)
     learning_rate: float = 0.1  # peak learning rate for batch 128
     momentum: float = 0.9  # Nesterov momentum
@@ -58,40 +60,54 @@ def main(config: Config) -> dict:
         with open(metrics_path) as f:
             return json.load(f)
 
-    # Data: decoded once and cached; one batched augmentation map per batch.
-    # Every epoch is in one seeded stream, so a resumed run skips exactly
-    # what its backup holds and goes on with the same batches.
-    train_raw, class_names = recipekit.data.load(config.data, split="train")
-    test_raw, _ = recipekit.data.load(config.data, split="test")
-    mean, std = recipekit.data.channel_stats(train_raw)
-    pca = recipekit.augment.fit_pca_lighting(train_raw) if config.lighting else None
-    policy = recipekit.augment.cifar_policy(
-        padding=4,
-        mode="reflect",
-        brightness=config.jitter,
-        contrast=config.jitter,
-        saturation=config.jitter,
-        lighting=config.lighting,
-        pca=pca,
-    )
-    steps = int(train_raw.cardinality()) // config.batch_size
+    # Data: decoded once into uint8 arrays. Flips and pad-4 crops run inside
+    # the train step (DeviceImages: the training set on the device, fed only
+    # (index, epoch) pairs), on every backend. Color jitter and PCA lighting
+    # are tf.data ops: with them the batches come from a tf.data pipeline
+    # (TensorFlow backend). Either way every epoch is seeded by its number, so
+    # a resumed run gets the batches the killed run would have.
+    x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
+    x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
+    mean, std = recipekit.data.channel_stats(x_train)
+    steps = len(x_train) // config.batch_size
     if steps < 1:
         raise ValueError(
-            f"{config.data!r} has {int(train_raw.cardinality())} training images, "
-            f"fewer than one batch of {config.batch_size}; pass a smaller "
-            "--batch-size."
+            f"{config.data!r} has {len(x_train)} training images, fewer than one "
+            f"batch of {config.batch_size}; pass a smaller --batch-size."
         )
-    train = recipekit.data.pipeline(
-        train_raw,
-        config.batch_size,
-        training=True,
-        augment=policy,
-        seed=config.seed,
-        epochs=config.epochs,
-        start_epoch=recipekit.callbacks.backup_epoch(backup_dir),
-    )
-    test = recipekit.data.pipeline(test_raw, 512)
-    print(f"data: {config.data}, {steps * config.batch_size} images/epoch, {policy}")
+    # Keras needs a batch to build even when a backup says training is over.
+    start_epoch = min(recipekit.callbacks.backup_epoch(backup_dir), config.epochs - 1)
+    on_device = not (config.jitter or config.lighting)
+    if on_device:
+        positions, pairs = recipekit.augment.epoch_indices(
+            len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
+        )
+        train = (pairs, y_train[positions])
+    else:
+        import tensorflow as tf  # The tf.data path.
+
+        pca = recipekit.augment.fit_pca_lighting(x_train) if config.lighting else None
+        policy = recipekit.augment.cifar_policy(
+            padding=4,
+            brightness=config.jitter,
+            contrast=config.jitter,
+            saturation=config.jitter,
+            lighting=config.lighting,
+            pca=pca,
+        )
+        train = recipekit.data.pipeline(
+            tf.data.Dataset.from_tensor_slices((x_train, y_train)),
+            config.batch_size,
+            training=True,
+            augment=policy,
+            seed=config.seed,
+            epochs=config.epochs,
+            start_epoch=start_epoch,
+        )
+        train = (train, None)
+    where = "on the device" if on_device else "in tf.data"
+    print(f"data: {config.data}, {steps * config.batch_size} images/epoch, "
+          f"augmented {where}")  # fmt: skip
 
     # Model: built and compiled inside the strategy's scope. The step decay
     # (x0.1 at 50% / 75%) and the EMA of the weights live in the optimizer,
@@ -99,13 +115,21 @@ def main(config: Config) -> dict:
     strategy = recipekit.distribute.strategy()
     print("device:", recipekit.distribute.describe(strategy))
     with strategy.scope():
-        model = recipekit.models.cifar_resnet(
+        net = recipekit.models.cifar_resnet(
             config.depth,
             num_classes=len(class_names),
             mean=mean,
             std=std,
             weight_decay=config.weight_decay,
         )
+        model = net
+        if on_device:
+            images = recipekit.augment.DeviceImages(
+                len(x_train), x_train.shape[1:], images=x_train, flip="random",
+                translate=4, seed=config.seed, name="training_set",
+            )  # fmt: skip
+            inputs = keras.Input((2,), dtype="int32", name="index_epoch")
+            model = keras.Model(inputs, net(images(inputs)), name="training")
         schedule = recipekit.optimizers.StepDecay.at_fractions(
             config.learning_rate,
             config.epochs,
@@ -118,17 +142,20 @@ def main(config: Config) -> dict:
         )
         if config.ema_decay:
             optimizer = recipekit.optimizers.EMA(optimizer, config.ema_decay)
-        model.compile(
-            optimizer=optimizer,
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-            jit_compile=config.jit,
-        )
+        loss = "sparse_categorical_crossentropy"
+        model.compile(optimizer, loss, metrics=["accuracy"], jit_compile=config.jit)
+        if model is not net:  # Evaluated on its own, with the same metrics.
+            net.compile(loss=loss, metrics=["accuracy"])
 
-    # Train: validation on the EMA weights, curves and log.csv redrawn every
-    # epoch; a killed run resumes from out/backup (kept until metrics.json).
+    # Train: validation of the network (on the EMA weights), curves and
+    # log.csv redrawn every epoch; a killed run resumes from out/backup (kept
+    # until metrics.json is written).
+    epoch_ends = []  # the first epoch includes tracing and compilation
     callbacks = [
-        *([recipekit.callbacks.SwapAverages()] if config.ema_decay else []),
+        keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda *_: epoch_ends.append(time.perf_counter())
+        ),
+        recipekit.callbacks.Validate(net, (x_test, y_test), batch_size=512),
         recipekit.callbacks.TrainingCurves(
             os.path.join(config.out, "curves.png"),
             csv_path=os.path.join(config.out, "log.csv"),
@@ -137,34 +164,40 @@ def main(config: Config) -> dict:
     ]
     start = time.perf_counter()
     model.fit(
-        train,
-        epochs=config.epochs,
+        *train,
+        batch_size=config.batch_size if on_device else None,
+        epochs=config.stop_epoch or config.epochs,
         steps_per_epoch=steps,
-        validation_data=test,
         callbacks=callbacks,
+        shuffle=False,
     )
     wall = time.perf_counter() - start
 
     # Evaluate: raw weights, EMA weights, then test-time augmentation (on the
     # EMA weights if any; ten crops of the image padded by 4, as in training).
-    loss, accuracy = model.evaluate(test, verbose=0)
-    model.save(os.path.join(config.out, "model.keras"))
+    test = {"x": x_test, "y": y_test, "batch_size": 512, "verbose": 0}
+    loss, accuracy = net.evaluate(**test)
+    net.save(os.path.join(config.out, "model.keras"))
     ema_accuracy = None
     if config.ema_decay:
         optimizer.use_averages()
-        ema_accuracy = round(float(model.evaluate(test, verbose=0)[1]), 4)
-        model.save(os.path.join(config.out, "model_ema.keras"))
-    tta = recipekit.augment.evaluate_tta(model, test_raw, config.tta_modes, pad=4)
+        ema_accuracy = round(float(net.evaluate(**test)[1]), 4)
+        net.save(os.path.join(config.out, "model_ema.keras"))
+    tta = recipekit.evaluate.evaluate_tta(
+        net, (x_test, y_test), config.tta_modes, pad=4
+    )
     metrics = {
         "test_accuracy": round(float(accuracy), 4),
         "test_loss": round(float(loss), 4),
         "ema_test_accuracy": ema_accuracy,
         "tta_accuracy": {mode: round(acc, 4) for mode, acc in tta.items()},
-        "epochs": config.epochs,
+        "epochs": config.stop_epoch or config.epochs,
         "wall_time_s": round(wall, 1),
+        "epoch_times_s": [round(float(t), 2) for t in np.diff([start, *epoch_ends])],
         "train_images_per_s": round(
-            steps * config.batch_size * config.epochs / wall, 1
+            steps * config.batch_size * len(epoch_ends) / wall, 1
         ),
+        "backend": keras.backend.backend(),
         "device": recipekit.distribute.describe(strategy),
         "config": dataclasses.asdict(config),
     }

@@ -127,7 +127,7 @@ def main(config: Config) -> dict:
         )
 
     # Evaluate, with flip test-time augmentation.
-    tta = recipekit.augment.evaluate_tta(model, test_raw, modes=("none", "flip"))
+    tta = recipekit.evaluate.evaluate_tta(model, test_raw, modes=("none", "flip"))
     metrics["tta_accuracy"] = {k: round(v, 4) for k, v in tta.items()}
     metrics.update(backbone=config.backbone, weights=config.weights, data=config.data)
     metrics["train_images"] = num_images

@@ -1,27 +1,38 @@
-"""Batched, in-graph augmentation ops, Keras layers, policies and TTA."""
+"""Batched augmentation: ops and layers, on the device or in tf.data.
 
-from recipekit.augment._albumentations import albumentations_map
-from recipekit.augment._color import color_jitter
-from recipekit.augment._color_jitter_layer import ColorJitter
-from recipekit.augment._crop import pad_random_crop
-from recipekit.augment._flip import alternating_flip, random_flip
-from recipekit.augment._lighting import IMAGENET_PCA, fit_pca_lighting, pca_lighting
-from recipekit.augment._pca_lighting_layer import PCALighting
-from recipekit.augment._policy import cifar_policy, imagenet_policy
-from recipekit.augment._preview import preview
-from recipekit.augment._random_pad_crop_layer import RandomPadCrop
-from recipekit.augment._random_resized_crop_layer import RandomResizedCrop
-from recipekit.augment._resized_crop import random_resized_crop
-from recipekit.augment._tta import (
-    evaluate_tta,
-    flip_translate_views,
-    predict_tta,
-    ten_crop,
-)
+`DeviceImages` and `translate` are `keras.ops` code for every backend (the
+training set held and augmented on the accelerator). The other ops and the
+policies are the tf.data path and import TensorFlow when first used.
+"""
+
+import importlib
+
+from recipekit.augment._device_images import DeviceImages, epoch_indices, translate
+
+# The tf.data path: names -> the module that defines them (TensorFlow inside).
+_TF_DATA = {
+    "albumentations_map": "_albumentations",
+    "color_jitter": "_color",
+    "ColorJitter": "_color_jitter_layer",
+    "pad_random_crop": "_crop",
+    "alternating_flip": "_flip",
+    "random_flip": "_flip",
+    "IMAGENET_PCA": "_lighting",
+    "fit_pca_lighting": "_lighting",
+    "pca_lighting": "_lighting",
+    "PCALighting": "_pca_lighting_layer",
+    "cifar_policy": "_policy",
+    "imagenet_policy": "_policy",
+    "preview": "_preview",
+    "RandomPadCrop": "_random_pad_crop_layer",
+    "RandomResizedCrop": "_random_resized_crop_layer",
+    "random_resized_crop": "_resized_crop",
+}
 
 __all__ = [
     "IMAGENET_PCA",
     "ColorJitter",
+    "DeviceImages",
     "PCALighting",
     "RandomPadCrop",
     "RandomResizedCrop",
@@ -29,15 +40,26 @@ __all__ = [
     "alternating_flip",
     "cifar_policy",
     "color_jitter",
-    "evaluate_tta",
+    "epoch_indices",
     "fit_pca_lighting",
-    "flip_translate_views",
     "imagenet_policy",
     "pad_random_crop",
     "pca_lighting",
-    "predict_tta",
     "preview",
     "random_flip",
     "random_resized_crop",
-    "ten_crop",
+    "translate",
 ]
+
+
+def __getattr__(name):
+    if name in _TF_DATA:
+        module = importlib.import_module(f"recipekit.augment.{_TF_DATA[name]}")
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'recipekit.augment' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

@@ -49,7 +49,7 @@ def fit_pca_lighting(images_or_dataset, batch_size=1024):
             "fit_pca_lighting() needs RGB images (3 channels). Received "
             f"{covariance.shape[0]} channels."
         )
-    if dtype == tf.uint8:
+    if dtype == np.uint8:
         covariance = covariance / 255.0**2
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
     order = np.argsort(eigenvalues)[::-1]

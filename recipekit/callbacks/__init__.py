@@ -5,11 +5,13 @@ from recipekit.callbacks._keras_backup import backup_epoch
 from recipekit.callbacks._snapshot import SnapshotEnsemble
 from recipekit.callbacks._step_decay import StepDecay
 from recipekit.callbacks._swap_averages import SwapAverages
+from recipekit.callbacks._validate import Validate
 
 __all__ = [
     "SnapshotEnsemble",
     "StepDecay",
     "SwapAverages",
     "TrainingCurves",
+    "Validate",
     "backup_epoch",
 ]

@@ -27,9 +27,12 @@ class LearningRateController(keras.callbacks.Callback):
         if optimizer is None:
             return None
         if not isinstance(optimizer.learning_rate, keras.Variable):
+            rate = optimizer.get_config().get("learning_rate")
+            name = rate.get("class_name", "") if isinstance(rate, dict) else ""
             raise ValueError(
                 f"{type(self).__name__} sets the learning rate itself, but the "
-                "optimizer was compiled with a LearningRateSchedule. Compile with "
+                f"optimizer was compiled with a LearningRateSchedule ({name}). "
+                "Compile with "
                 "a float learning rate, e.g. SGD(learning_rate=0.1), or use the "
                 "schedule alone (recipekit.optimizers.StepDecay)."
             )

@@ -3,8 +3,8 @@
 import os
 import warnings
 
+import keras
 import numpy as np
-import tensorflow as tf
 
 from recipekit.data import _archive, _cache, _folder, _sample
 
@@ -64,6 +64,8 @@ def load(
     >>> len(names)
     10
     """
+    import tensorflow as tf  # load() returns a tf.data.Dataset.
+
     image_size = _check_image_size(image_size)
     if on_error not in _ON_ERROR:
         raise ValueError(
@@ -96,12 +98,29 @@ def load_arrays(
     class_names=None,
     on_error="raise",
     cache_dir=None,
+    data_dir=None,
 ):
     """Like `load()`, but returns numpy arrays `(images, labels, class_names)`.
 
-    Works for every source but TFDS names (use `tfds.as_numpy` there).
+    Folders, archives, `.npz` files and arrays load without TensorFlow (on
+    Keras's JAX or PyTorch backend too); a TFDS name needs TensorFlow and
+    TFDS, and is read through them once into memory.
+
+    Example:
+
+    >>> x, y, names = recipekit.data.load_arrays("cifar10_sample", "test")
+    >>> x.shape, x.dtype
+    ((1000, 32, 32, 3), dtype('uint8'))
     """
     image_size = _check_image_size(image_size)
+    if isinstance(source, str) and not _is_path_like(source):
+        dataset, names = _load_tfds(source, split, image_size, data_dir)
+        pairs = list(dataset.batch(10_000).as_numpy_iterator())
+        if not pairs:
+            raise ValueError(f"TFDS split {source!r}[{split!r}] is empty.")
+        images = np.concatenate([x for x, _ in pairs])
+        labels = np.concatenate([y for _, y in pairs])
+        return images, labels.astype(np.int64), names
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         if path == _sample.NAME:
@@ -254,9 +273,11 @@ def _check_arrays(where, x, y, class_names, image_size):
             f"Data from {where} has a single class; classification needs at least two."
         )
     if image_size is not None and x.shape[1:3] != image_size:
-        x = tf.cast(
-            tf.round(tf.image.resize(x, image_size, antialias=True)), tf.uint8
-        ).numpy()
+        resized = keras.ops.image.resize(
+            x.astype(np.float32), image_size, antialias=True
+        )
+        x = np.round(np.clip(keras.ops.convert_to_numpy(resized), 0, 255))
+        x = x.astype(np.uint8)
     names = (
         [str(c) for c in class_names]
         if class_names is not None
@@ -266,6 +287,7 @@ def _check_arrays(where, x, y, class_names, image_size):
 
 
 def _load_tfds(name, split, image_size, data_dir):
+    import tensorflow as tf
     import tensorflow_datasets as tfds
 
     if split is None:

@@ -1,6 +1,4 @@
-"""`pipeline()`: the tf.data input pipeline of every recipe."""
-
-import tensorflow as tf
+"""`pipeline()`: the tf.data input pipeline (the TensorFlow path)."""
 
 
 def pipeline(
@@ -55,6 +53,8 @@ def pipeline(
     ...     augment=recipekit.augment.cifar_policy())
     >>> model.fit(train, epochs=10)
     """
+    import tensorflow as tf  # The tf.data path: TensorFlow is needed here only.
+
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(
             f"Argument `batch_size` must be a positive integer. Received: "
@@ -105,6 +105,8 @@ def pipeline(
 
 def _all_epochs(dataset, batch_size, augment, seed, shuffle_buffer, epochs, start):
     """Every epoch in one stream, resumable at any epoch, seeded by position."""
+    import tensorflow as tf
+
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(
             "A resumable pipeline (`epochs=`) needs an integer `seed`. Received: "

@@ -1,7 +1,12 @@
 """Per-channel pixel statistics, streamed over a dataset."""
 
 import numpy as np
-import tensorflow as tf
+
+
+def is_tf_dataset(value):
+    """True for a `tf.data.Dataset`, without importing TensorFlow otherwise."""
+    module = type(value).__module__
+    return module.startswith("tensorflow") and hasattr(value, "element_spec")
 
 
 def pixel_moments(images_or_dataset, batch_size=1024):
@@ -14,9 +19,9 @@ def pixel_moments(images_or_dataset, batch_size=1024):
 
     Returns:
         `(mean, covariance, dtype)`: shapes `(C,)` and `(C, C)` in the images'
-        units, and the images' dtype.
+        units, and the images' numpy dtype.
     """
-    if isinstance(images_or_dataset, tf.data.Dataset):
+    if is_tf_dataset(images_or_dataset):
         dataset = images_or_dataset
         if isinstance(dataset.element_spec, tuple):
             dataset = dataset.map(lambda image, *rest: image)
@@ -28,17 +33,17 @@ def pixel_moments(images_or_dataset, batch_size=1024):
         batches = (array[i : i + batch_size] for i in range(0, len(array), batch_size))
     count, total, outer, dtype = 0, 0.0, 0.0, None
     for batch in batches:
-        batch = tf.convert_to_tensor(batch)
-        if batch.shape.rank != 4:
+        batch = np.asarray(batch)
+        if batch.ndim != 4:
             raise ValueError(
                 "Expected images of shape (N, H, W, C). Received a batch of shape "
                 f"{batch.shape}"
             )
         dtype = batch.dtype
-        pixels = tf.reshape(tf.cast(batch, tf.float64), [-1, batch.shape[-1]])
-        total += tf.reduce_sum(pixels, axis=0).numpy()
-        outer += tf.matmul(pixels, pixels, transpose_a=True).numpy()
-        count += int(pixels.shape[0])
+        pixels = batch.reshape(-1, batch.shape[-1]).astype(np.float64)
+        total += pixels.sum(axis=0)
+        outer += pixels.T @ pixels
+        count += len(pixels)
     if count < 2:
         raise ValueError("Pixel statistics need a dataset with at least two pixels.")
     mean = total / count

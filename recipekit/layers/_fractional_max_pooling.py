@@ -3,10 +3,23 @@
 import math
 
 import keras
-import tensorflow as tf
 
 from recipekit.layers._checks import check_seed
 from recipekit.models._sublayers import sublayers
+
+
+def _tensorflow():
+    """TensorFlow, which this layer's pooling is still written in."""
+    if keras.backend.backend() != "tensorflow":
+        raise NotImplementedError(
+            "FractionalMaxPooling2D runs on Keras's TensorFlow backend only so "
+            f"far (this is {keras.backend.backend()!r}); set KERAS_BACKEND="
+            "tensorflow for it."
+        )
+    import tensorflow as tf
+
+    return tf
+
 
 TEST_MODES = ("fixed", "random")
 
@@ -18,6 +31,7 @@ def pooling_sequence(in_size, out_size, pseudo_random, seed=None, u=None):
     with `alpha = in / out` and `u` drawn uniformly (or given). Random: `out`
     steps of `floor(alpha)` or `ceil(alpha)`, the longer ones at random places.
     """
+    tf = _tensorflow()
     alpha = in_size / out_size
     if pseudo_random:
         if u is None:
@@ -34,6 +48,7 @@ def pooling_sequence(in_size, out_size, pseudo_random, seed=None, u=None):
 
 
 def _pool_axis(x, seq, axis, overlapping):
+    tf = _tensorflow()
     in_size = x.shape[axis]
     seq = tf.cast(seq, tf.int32)
     out_size = seq.shape[0] - 1
@@ -153,6 +168,7 @@ class FractionalMaxPooling2D(keras.layers.Layer):
         self._out_sizes(input_shape)
 
     def call(self, inputs, training=None):
+        tf = _tensorflow()
         height, width = inputs.shape[1], inputs.shape[2]
         out_h, out_w = self._out_sizes(inputs.shape)
         if training or self.test_mode == "random":

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import recipekit
-from recipekit import tta_command
+from recipekit.evaluate import _command as tta_command
 
 
 def test_smoke_run_writes_metrics_and_a_loadable_model(load_recipe, tmp_path):
@@ -83,19 +83,19 @@ def test_run_killed_in_final_evaluation_resumes_and_finished_run_exits(
     )  # fmt: skip
     keras.config.disable_traceback_filtering()
     straight = recipe.main(config)
-    real = recipekit.augment.evaluate_tta
+    real = recipekit.evaluate.evaluate_tta
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt("killed during the final evaluation")
 
-    monkeypatch.setattr(recipekit.augment, "evaluate_tta", killed)
+    monkeypatch.setattr(recipekit.evaluate, "evaluate_tta", killed)
     killed_config = dataclasses.replace(config, out=str(tmp_path / "killed"))
     with pytest.raises(KeyboardInterrupt):
         recipe.main(killed_config)
     assert os.path.exists(tmp_path / "killed" / "backup")  # Kept: work not lost.
-    monkeypatch.setattr(recipekit.augment, "evaluate_tta", real)
+    monkeypatch.setattr(recipekit.evaluate, "evaluate_tta", real)
     resumed = recipe.main(killed_config)  # Trains no more: resumes at epoch 2.
-    timing = {"wall_time_s", "train_images_per_s", "config"}
+    timing = {"wall_time_s", "train_images_per_s", "epoch_times_s", "config"}
     assert {k: v for k, v in resumed.items() if k not in timing} == {
         k: v for k, v in straight.items() if k not in timing
     }

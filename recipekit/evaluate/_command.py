@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from recipekit.augment._tta import MODES
+from recipekit.evaluate._tta import MODES
 
 
 def _parse(argv):
@@ -85,7 +85,7 @@ def run(argv=None):
         if not args.json:
             print(f"{mode}:", flush=True)
         start = time.perf_counter()
-        probs = recipekit.augment.predict_tta(
+        probs = recipekit.evaluate.predict_tta(
             model, dataset, mode, pad=pad, batch_size=args.batch_size, verbose=verbose
         )
         seconds = time.perf_counter() - start

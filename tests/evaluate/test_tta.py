@@ -6,12 +6,12 @@ import pytest
 import tensorflow as tf
 
 import recipekit
-from recipekit import tta_command
+from recipekit.evaluate import _command as tta_command
 
 
 def test_ten_crop_order_matches_numpy():
     x = np.arange(2 * 6 * 7 * 1, dtype=np.float32).reshape(2, 6, 7, 1)
-    crops = recipekit.augment.ten_crop(x, (3, 4)).numpy()
+    crops = keras.ops.convert_to_numpy(recipekit.evaluate.ten_crop(x, (3, 4)))
     assert crops.shape == (10, 2, 3, 4, 1)
     m = x[:, :, ::-1]
     top, left = round(3 / 2), round(3 / 2)
@@ -21,7 +21,7 @@ def test_ten_crop_order_matches_numpy():
     for got, want in zip(crops, expected, strict=True):
         np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="larger than the images"):
-        recipekit.augment.ten_crop(x, (7, 4))
+        recipekit.evaluate.ten_crop(x, (7, 4))
 
 
 def _asymmetric_model(size=4, logits=False):
@@ -52,22 +52,22 @@ def test_flip_averages_probabilities_of_both_views(logits):
     mirrored = model.predict(x[:, :, ::-1], verbose=0)
     if logits:
         raw, mirrored = _softmax(raw), _softmax(mirrored)
-    probs = recipekit.augment.predict_tta(model, x, "flip", batch_size=4, verbose=0)
+    probs = recipekit.evaluate.predict_tta(model, x, "flip", batch_size=4, verbose=0)
     np.testing.assert_allclose(probs, (raw + mirrored) / 2, rtol=1e-5)
     # The asymmetric model's flip average is exactly (0.5, 0.5).
     np.testing.assert_allclose(probs, 0.5, atol=1e-6)
-    none = recipekit.augment.predict_tta(model, x, "none", verbose=0)
+    none = recipekit.evaluate.predict_tta(model, x, "none", verbose=0)
     np.testing.assert_allclose(none, raw, rtol=1e-5)
 
 
 def test_ten_crop_with_pad_equals_mean_over_manual_crops():
     model = _asymmetric_model()
     x = np.random.default_rng(1).uniform(0, 5, (5, 4, 4, 1)).astype(np.float32)
-    probs = recipekit.augment.predict_tta(
+    probs = recipekit.evaluate.predict_tta(
         model, x, "ten_crop", pad=1, batch_size=20, verbose=0
     )
     padded = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
-    crops = recipekit.augment.ten_crop(padded, (4, 4)).numpy()
+    crops = keras.ops.convert_to_numpy(recipekit.evaluate.ten_crop(padded, (4, 4)))
     manual = np.mean([model.predict(c, verbose=0) for c in crops], axis=0)
     np.testing.assert_allclose(probs, manual, rtol=1e-5)
 
@@ -76,15 +76,17 @@ def test_tta_size_and_mode_errors():
     model = _asymmetric_model()
     x = np.zeros((2, 6, 6, 1), np.float32)
     with pytest.raises(ValueError, match="takes 4x4 images but the data has 6x6"):
-        recipekit.augment.predict_tta(model, x, "flip", verbose=0)
+        recipekit.evaluate.predict_tta(model, x, "flip", verbose=0)
     with pytest.raises(ValueError, match="mode.*'five_crop'"):
-        recipekit.augment.predict_tta(model, x, "five_crop", verbose=0)
+        recipekit.evaluate.predict_tta(model, x, "five_crop", verbose=0)
     with pytest.raises(ValueError, match="ten copies.*pad"):
-        recipekit.augment.predict_tta(model, x[:, :4, :4], "ten_crop", verbose=0)
+        recipekit.evaluate.predict_tta(model, x[:, :4, :4], "ten_crop", verbose=0)
     with pytest.raises(ValueError, match="ten crops would be 5x5"):
-        recipekit.augment.predict_tta(model, x, "ten_crop", crop_size=(5, 5), verbose=0)
+        recipekit.evaluate.predict_tta(
+            model, x, "ten_crop", crop_size=(5, 5), verbose=0
+        )
     with pytest.raises(ValueError, match="modes"):
-        recipekit.augment.evaluate_tta(model, (x, [0, 1]), modes=("none", "zoom"))
+        recipekit.evaluate.evaluate_tta(model, (x, [0, 1]), modes=("none", "zoom"))
 
 
 def test_evaluate_tta_on_a_dataset():
@@ -94,7 +96,7 @@ def test_evaluate_tta_on_a_dataset():
     x[3:, :, 2:] = 5  # Right-bright: class 1.
     y = np.array([0, 0, 0, 1, 1, 1])
     ds = tf.data.Dataset.from_tensor_slices((x, y))
-    result = recipekit.augment.evaluate_tta(
+    result = recipekit.evaluate.evaluate_tta(
         model, ds, modes=("none", "ten_crop"), pad=1, verbose=0
     )
     assert result["none"] == 1.0
@@ -132,7 +134,7 @@ def load_recipe_model(tmp_path):
 
 def test_flip_translate_views_are_the_shifted_and_mirrored_images():
     x = np.arange(2 * 5 * 6 * 1, dtype=np.float32).reshape(2, 5, 6, 1)
-    views = recipekit.augment.flip_translate_views(x).numpy()
+    views = keras.ops.convert_to_numpy(recipekit.evaluate.flip_translate_views(x))
     padded = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
     up_left, down_right = padded[:, :5, :6], padded[:, 2:7, 2:8]
     expected = [x, up_left, down_right]
@@ -145,8 +147,8 @@ def test_flip_translate_views_are_the_shifted_and_mirrored_images():
 def test_flip_translate_weights_the_views_like_airbench():
     x = np.random.default_rng(0).uniform(0, 255, (8, 4, 4, 1)).astype(np.float32)
     model = _asymmetric_model(logits=True)
-    probs = recipekit.augment.predict_tta(model, x, "flip_translate", verbose=0)
-    views = recipekit.augment.flip_translate_views(x).numpy()
+    probs = recipekit.evaluate.predict_tta(model, x, "flip_translate", verbose=0)
+    views = keras.ops.convert_to_numpy(recipekit.evaluate.flip_translate_views(x))
     per_view = [
         keras.ops.convert_to_numpy(keras.ops.softmax(model(v), axis=-1)) for v in views
     ]

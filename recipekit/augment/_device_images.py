@@ -1,0 +1,232 @@
+"""The training set held on the accelerator, gathered and augmented in the step."""
+
+import keras
+import numpy as np
+from keras import ops
+
+FLIPS = ("alternating", "random", "none")
+
+
+def translate(images, pixels, seed):
+    """Shifts each image by up to `pixels` in x and y, reflect-padded (keras.ops).
+
+    Every image gets its own offset, uniform over the `(2 * pixels + 1) ** 2`
+    positions of a crop from the reflect-padded batch: the "pad and crop" of the
+    CIFAR recipes, on any backend and inside a compiled step.
+
+    Args:
+        images: `(B, H, W, C)` tensor.
+        pixels: the largest shift, an int >= 0 (smaller than H and W).
+        seed: a `keras.random.SeedGenerator` or an int.
+
+    Returns:
+        The shifted batch, same shape and dtype.
+
+    Example:
+
+    >>> x = np.zeros((4, 8, 8, 3), "float32")
+    >>> tuple(translate(x, 2, seed=0).shape)
+    (4, 8, 8, 3)
+    """
+    if not pixels:
+        return images
+    batch, height, width, channels = ops.shape(images)
+    padded = ops.pad(
+        images, [[0, 0], [pixels, pixels], [pixels, pixels], [0, 0]], mode="reflect"
+    )
+    offsets = keras.random.randint((batch, 2), 0, 2 * pixels + 1, seed=seed)
+    rows = offsets[:, 0:1] + ops.arange(height)[None, :]
+    cols = offsets[:, 1:2] + ops.arange(width)[None, :]
+    wide = width + 2 * pixels
+    rows = ops.broadcast_to(rows[:, :, None, None], (batch, height, wide, channels))
+    images = ops.take_along_axis(padded, rows, axis=1)
+    cols = ops.broadcast_to(cols[:, None, :, None], (batch, height, width, channels))
+    return ops.take_along_axis(images, cols, axis=2)
+
+
+@keras.saving.register_keras_serializable(package="recipekit")
+class DeviceImages(keras.layers.Layer):
+    """A whole (small) training set on the device: indices in, augmented images out.
+
+    The CIFAR speed records keep the training set on the accelerator and
+    augment it there; no input pipeline stands between the data and the
+    model. This layer does that inside `model.fit` on every Keras backend: the
+    uint8 images are a non-trainable weight, each step feeds only
+    `(index, epoch)` pairs, and the layer gathers the batch, flips and
+    translates it in the compiled step. Put it in front of the network for
+    training (`keras.Model(inputs, net(DeviceImages(...)(inputs)))`) and
+    evaluate the network itself.
+
+    Flips: `"alternating"` mirrors image `i` in epoch 0 by a fixed coin (drawn
+    from `seed`), then in every other epoch (airbench's derandomized flips);
+    `"random"` draws a coin per image and step; `"none"`. Translation: up to
+    `translate` pixels, reflect-padded, per image. Both are drawn from a
+    `keras.random.SeedGenerator` whose state is a weight too, so a run resumed
+    by `BackupAndRestore` draws what the uninterrupted run drew. At inference
+    (`training=False`) the layer only gathers.
+
+    Args:
+        num_images: how many images the layer holds.
+        image_shape: `(height, width, channels)`.
+        images: optional uint8 array `(num_images, *image_shape)` to hold
+            (else `set_images` later, or the weights of a saved model).
+        flip: one of `"alternating"`, `"random"`, `"none"`.
+        translate: largest shift in pixels, an int >= 0.
+        seed: an int for repeatable coins and draws, or None.
+
+    Call arguments:
+        inputs: int32 `(batch, 2)`: the image index and the 0-based epoch.
+        training: augment when True.
+
+    Example:
+
+    >>> images = np.zeros((10, 8, 8, 3), "uint8")
+    >>> layer = DeviceImages(10, (8, 8, 3), images=images, translate=2, seed=0)
+    >>> tuple(layer(np.array([[0, 0], [3, 1]], "int32"), training=True).shape)
+    (2, 8, 8, 3)
+    """
+
+    def __init__(
+        self,
+        num_images,
+        image_shape,
+        images=None,
+        flip="alternating",
+        translate=2,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(num_images, bool) or not isinstance(num_images, int):
+            raise ValueError(
+                "Argument `num_images` must be a positive integer. Received: "
+                f"num_images={num_images!r}"
+            )
+        if num_images < 1:
+            raise ValueError(
+                "Argument `num_images` must be a positive integer. Received: "
+                f"num_images={num_images!r}"
+            )
+        image_shape = tuple(int(d) for d in image_shape)
+        if len(image_shape) != 3 or min(image_shape) < 1:
+            raise ValueError(
+                "Argument `image_shape` must be (height, width, channels). "
+                f"Received: image_shape={image_shape!r}"
+            )
+        if flip not in FLIPS:
+            raise ValueError(
+                f"Argument `flip` must be one of {FLIPS}. Received: flip={flip!r}"
+            )
+        if isinstance(translate, bool) or not isinstance(translate, int):
+            raise ValueError(
+                "Argument `translate` must be an integer >= 0. Received: "
+                f"translate={translate!r}"
+            )
+        if not 0 <= translate < min(image_shape[:2]):
+            raise ValueError(
+                "Argument `translate` must be >= 0 and smaller than the image "
+                f"sides {image_shape[:2]}. Received: translate={translate!r}"
+            )
+        self.num_images = num_images
+        self.image_shape = image_shape
+        self.flip = flip
+        self.translate = translate
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.images = self.add_weight(
+            shape=(num_images, *image_shape),
+            dtype="uint8",
+            initializer="zeros",
+            trainable=False,
+            name="images",
+        )
+        coins = np.random.default_rng(seed).integers(0, 2, num_images, dtype=np.int32)
+        self.coins = self.add_weight(
+            shape=(num_images,),
+            dtype="int32",
+            initializer=keras.initializers.Constant(coins),
+            trainable=False,
+            name="coins",
+        )
+        if images is not None:
+            self.set_images(images)
+
+    def set_images(self, images):
+        """Copies a uint8 array `(num_images, *image_shape)` into the layer."""
+        images = np.asarray(images)
+        if images.shape != (self.num_images, *self.image_shape):
+            raise ValueError(
+                f"DeviceImages holds {self.num_images} images of shape "
+                f"{self.image_shape}; received an array of shape {images.shape}."
+            )
+        if images.dtype != np.uint8:
+            raise TypeError(
+                f"DeviceImages holds uint8 images; received dtype {images.dtype}."
+            )
+        self.images.assign(images)
+
+    def call(self, inputs, training=False):
+        inputs = ops.cast(inputs, "int32")
+        index, epoch = inputs[:, 0], inputs[:, 1]
+        images = ops.cast(ops.take(self.images, index, axis=0), self.compute_dtype)
+        if not training:
+            return images
+        if self.flip == "alternating":
+            coin = ops.take(self.coins, index, axis=0)
+            mirror = ops.not_equal(coin, ops.mod(epoch, 2))
+        elif self.flip == "random":
+            draws = keras.random.uniform(ops.shape(index), seed=self.seed_generator)
+            mirror = draws < 0.5
+        else:
+            mirror = None
+        if mirror is not None:
+            flipped = ops.flip(images, axis=2)
+            images = ops.where(mirror[:, None, None, None], flipped, images)
+        return translate(images, self.translate, self.seed_generator)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *self.image_shape)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_images": self.num_images,
+            "image_shape": self.image_shape,
+            "flip": self.flip,
+            "translate": self.translate,
+            "seed": self.seed,
+        }
+
+
+def epoch_indices(num_images, batch_size, epochs, seed, start_epoch=0):
+    """The `(index, epoch)` pairs `DeviceImages` takes, for every step of a run.
+
+    Each epoch is a fresh seeded permutation (the last partial batch dropped),
+    so the pairs of epoch `e` depend on `(seed, e)` alone and a resumed run
+    (`start_epoch`) gets what the uninterrupted run got from that epoch on.
+
+    Returns:
+        `(positions, pairs)`: int64 positions into the data (for the labels)
+        and the int32 `(steps * batch_size, 2)` inputs, epochs after epoch.
+
+    Example:
+
+    >>> positions, pairs = epoch_indices(10, 4, epochs=2, seed=0)
+    >>> pairs.shape
+    (16, 2)
+    """
+    steps = num_images // batch_size
+    if steps < 1:
+        raise ValueError(
+            f"{num_images} images are fewer than one batch of {batch_size}; pass "
+            "a smaller batch size."
+        )
+    positions, pairs = [], []
+    for epoch in range(start_epoch, epochs):
+        order = np.random.default_rng([seed, epoch]).permutation(num_images)
+        order = order[: steps * batch_size]
+        positions.append(order)
+        pairs.append(np.stack([order, np.full_like(order, epoch)], axis=1))
+    if not positions:
+        return np.zeros(0, np.int64), np.zeros((0, 2), np.int32)
+    return np.concatenate(positions), np.concatenate(pairs).astype(np.int32)

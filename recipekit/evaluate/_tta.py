@@ -1,0 +1,459 @@
+"""Test-time augmentation (flip, flip + translate, 10-crop) on any Keras backend."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from recipekit.models._outputs import ends_in_softmax
+
+MODES = ("none", "flip", "flip_translate", "ten_crop")
+_VIEWS = {"none": 1, "flip": 2, "flip_translate": 6, "ten_crop": 10}
+# flip_translate (airbench): half the weight on the image and its mirror, half
+# on both of them shifted one pixel up-left and one pixel down-right.
+_WEIGHTS = {"flip_translate": (0.25, 0.25, 0.125, 0.125, 0.125, 0.125)}
+PAD_MODES = ("reflect", "symmetric", "constant")
+
+
+def _mirror(images):
+    return ops.flip(images, axis=2)
+
+
+def ten_crop(images, crop_size):
+    """The ten crops of AlexNet and torchvision: corners, center, and mirrored.
+
+    Order: top-left, top-right, bottom-left, bottom-right, center of each image,
+    then the same five crops of its mirror image. The center crop's offset is
+    `round((H - h) / 2)`, `round((W - w) / 2)`. Written in `keras.ops`.
+
+    Args:
+        images: a batch `(B, H, W, C)` with static H and W.
+        crop_size: `(h, w)`, at most `(H, W)`.
+
+    Returns:
+        A tensor `(10, B, h, w, C)`, same dtype.
+
+    Example:
+
+    >>> crops = ten_crop(np.zeros((4, 40, 40, 3), "float32"), (32, 32))
+    >>> tuple(crops.shape)
+    (10, 4, 32, 32, 3)
+    """
+    images = ops.convert_to_tensor(images)
+    height, width = images.shape[1], images.shape[2]
+    h, w = _check_crop(crop_size, (height, width))
+    top, left = int(round((height - h) / 2.0)), int(round((width - w) / 2.0))
+    corners = [(0, 0), (0, width - w), (height - h, 0), (height - h, width - w)]
+    corners.append((top, left))
+    crops = [
+        source[:, t : t + h, x : x + w, :]
+        for source in (images, _mirror(images))
+        for t, x in corners
+    ]
+    return ops.stack(crops)
+
+
+def flip_translate_views(images, shift=1):
+    """The image, its mirror, and both shifted by `shift` pixels each way.
+
+    Returns `(6, B, H, W, C)`: the image, its mirror, the image and its mirror
+    shifted up-left, then both shifted down-right, with reflect padding (the
+    test-time views of airbench94, Jordan 2024). Written in `keras.ops`.
+
+    Example:
+
+    >>> tuple(flip_translate_views(np.zeros((4, 32, 32, 3), "float32")).shape)
+    (6, 4, 32, 32, 3)
+    """
+    images = ops.convert_to_tensor(images)
+    height, width = images.shape[1], images.shape[2]
+    padded = ops.pad(
+        images, [[0, 0], [shift, shift], [shift, shift], [0, 0]], mode="reflect"
+    )
+    up_left = padded[:, :height, :width]
+    end = 2 * shift
+    down_right = padded[:, end : end + height, end : end + width]
+    views = [images, up_left, down_right]
+    return ops.stack([v for view in views for v in (view, _mirror(view))])
+
+
+def _check_crop(crop_size, image_size):
+    if (
+        not isinstance(crop_size, tuple | list)
+        or len(crop_size) != 2
+        or not all(isinstance(v, int | np.integer) and v > 0 for v in crop_size)
+    ):
+        raise ValueError(
+            "Argument `crop_size` must be (height, width) with positive integers. "
+            f"Received: crop_size={crop_size!r}"
+        )
+    if None in image_size:
+        raise ValueError("ten_crop() needs images with a static height and width.")
+    if crop_size[0] > image_size[0] or crop_size[1] > image_size[1]:
+        raise ValueError(
+            f"Argument `crop_size`={tuple(crop_size)} is larger than the images "
+            f"({image_size[0]}x{image_size[1]}). Pass a smaller crop, or `pad` "
+            "to crop from padded images."
+        )
+    return int(crop_size[0]), int(crop_size[1])
+
+
+def _model_size(model):
+    shape = model.input_shape
+    if isinstance(shape, list):
+        raise ValueError("predict_tta() needs a model with a single image input.")
+    return tuple(shape[1:3])
+
+
+def _check_views(mode, image_size, model_size, crop_size, pad, pad_mode):
+    """Validates one TTA mode for these sizes; returns the ten-crop size."""
+    if mode not in MODES:
+        raise ValueError(f"Argument `mode` must be one of {MODES}. Received: {mode!r}")
+    if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
+        raise ValueError(f"Argument `pad` must be an integer >= 0. Received: {pad!r}")
+    if pad_mode not in PAD_MODES:
+        raise ValueError(
+            f"Argument `pad_mode` must be one of {PAD_MODES}. Received: "
+            f"pad_mode={pad_mode!r}"
+        )
+    if mode == "ten_crop":
+        if pad and pad_mode == "reflect" and pad >= min(image_size):
+            raise ValueError(
+                f"Argument `pad`={pad} is too large for reflect padding of "
+                f"{image_size[0]}x{image_size[1]} images: it must be smaller than "
+                "both sides (or use pad_mode='constant')."
+            )
+        padded = (image_size[0] + 2 * pad, image_size[1] + 2 * pad)
+        crop = tuple(crop_size) if crop_size is not None else model_size
+        if None in crop:
+            raise ValueError(
+                "The model takes any image size; pass `crop_size` for ten_crop."
+            )
+        _check_crop(crop, padded)
+        if None not in model_size and tuple(crop) != model_size:
+            raise ValueError(
+                f"The model takes {model_size[0]}x{model_size[1]} images, but the "
+                f"ten crops would be {crop[0]}x{crop[1]}. Pass a matching "
+                "`crop_size`."
+            )
+        if tuple(crop) == padded:
+            raise ValueError(
+                f"ten_crop with {crop[0]}x{crop[1]} crops of {padded[0]}x"
+                f"{padded[1]} images gives ten copies of two views. Pass `pad` "
+                "(e.g. pad=4 for CIFAR) or a smaller `crop_size`."
+            )
+        return tuple(int(c) for c in crop)
+    if None not in model_size and tuple(image_size) != model_size:
+        raise ValueError(
+            f"The model takes {model_size[0]}x{model_size[1]} images but the data "
+            f"has {image_size[0]}x{image_size[1]} images, and mode={mode!r} does "
+            "not crop. Use mode='ten_crop' with a matching `crop_size`, or resize "
+            "the data (load(..., image_size=...))."
+        )
+    return None
+
+
+@keras.saving.register_keras_serializable(package="recipekit")
+class TTAViews(keras.layers.Layer):
+    """All test-time views of a batch, stacked along the batch axis.
+
+    `(B, H, W, C)` in, `(V * B, h, w, C)` out, view after view: 1 for
+    `"none"`, 2 for `"flip"`, 6 for `"flip_translate"`, 10 for `"ten_crop"`
+    (from the image padded by `pad`). The first half of `tta_model`.
+
+    Args:
+        mode: `"none"`, `"flip"`, `"flip_translate"` or `"ten_crop"`.
+        crop_size: `(h, w)` of the ten crops.
+        pad: pixels of padding before ten-cropping.
+        pad_mode: `"reflect"`, `"symmetric"` or `"constant"`.
+
+    Example:
+
+    >>> layer = TTAViews("flip")
+    >>> tuple(layer(np.zeros((3, 8, 8, 3), "float32")).shape)
+    (6, 8, 8, 3)
+    """
+
+    def __init__(self, mode, crop_size=None, pad=0, pad_mode="reflect", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in MODES:
+            raise ValueError(
+                f"Argument `mode` must be one of {MODES}. Received: {mode!r}"
+            )
+        self.mode = mode
+        self.crop_size = None if crop_size is None else tuple(crop_size)
+        self.pad = pad
+        self.pad_mode = pad_mode
+
+    def call(self, images):
+        images = ops.cast(images, self.compute_dtype)
+        if self.mode == "none":
+            return images
+        if self.mode == "flip":
+            stacked = ops.stack([images, _mirror(images)])
+        elif self.mode == "flip_translate":
+            stacked = flip_translate_views(images)
+        else:
+            if self.pad:
+                p = self.pad
+                paddings = [[0, 0], [p, p], [p, p], [0, 0]]
+                images = ops.pad(images, paddings, mode=self.pad_mode)
+            stacked = ten_crop(images, self.crop_size)
+        shape = ops.shape(stacked)
+        return ops.reshape(stacked, (-1, *shape[2:]))
+
+    def compute_output_shape(self, input_shape):
+        if self.mode == "ten_crop":
+            return (None, *self.crop_size, input_shape[-1])
+        return (None, *input_shape[1:])
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "mode": self.mode,
+            "crop_size": self.crop_size,
+            "pad": self.pad,
+            "pad_mode": self.pad_mode,
+        }
+
+
+@keras.saving.register_keras_serializable(package="recipekit")
+class ViewAverage(keras.layers.Layer):
+    """Averages `(V * B, K)` per-view probabilities into `(B, K)`, with weights.
+
+    The second half of `tta_model`; `softmax=True` turns logits into
+    probabilities first, so the average is always over probabilities.
+
+    Args:
+        views: the number of views V.
+        weights: optional V weights summing to 1 (default: equal).
+        softmax: apply a softmax to each view's outputs first.
+
+    Example:
+
+    >>> tuple(ViewAverage(2)(np.ones((6, 4), "float32")).shape)
+    (3, 4)
+    """
+
+    def __init__(self, views, weights=None, softmax=False, **kwargs):
+        super().__init__(**kwargs)
+        self.views = int(views)
+        self.weights_ = None if weights is None else [float(w) for w in weights]
+        if self.weights_ is not None and len(self.weights_) != self.views:
+            raise ValueError(
+                f"Argument `weights` must have {self.views} entries. Received: "
+                f"{weights!r}"
+            )
+        self.softmax = bool(softmax)
+
+    def call(self, outputs):
+        outputs = ops.cast(outputs, "float32")
+        if self.softmax:
+            outputs = ops.softmax(outputs, axis=-1)
+        per_view = ops.reshape(outputs, (self.views, -1, ops.shape(outputs)[-1]))
+        if self.weights_ is None:
+            return ops.mean(per_view, axis=0)
+        weights = ops.convert_to_tensor(self.weights_, "float32")
+        return ops.tensordot(weights, per_view, axes=1)
+
+    def compute_output_shape(self, input_shape):
+        return (None, input_shape[-1])
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "views": self.views,
+            "weights": self.weights_,
+            "softmax": self.softmax,
+        }
+
+
+def tta_model(model, mode="flip", image_shape=None, crop_size=None, pad=0,
+              pad_mode="reflect"):  # fmt: skip
+    """One Keras model that predicts probabilities averaged over TTA views.
+
+    Images in, averaged class probabilities out: `TTAViews`, the model on all
+    views of a batch at once, then `ViewAverage`. It runs on every backend,
+    compiles like any model, and `predict`/`evaluate` it directly (add
+    `sparse_categorical_accuracy` as a metric to score it in one pass).
+
+    Args:
+        model: a Keras image classifier with one input (softmax or logits).
+        mode: `"none"`, `"flip"`, `"flip_translate"` or `"ten_crop"`.
+        image_shape: `(H, W, C)` of the images; default the model's input.
+        crop_size: `(h, w)` of the ten crops; default the model's input size.
+        pad: pixels of padding around each image before ten-cropping.
+        pad_mode: `"reflect"`, `"symmetric"` or `"constant"`.
+
+    Returns:
+        A functional `keras.Model`.
+
+    Example:
+
+    >>> tta = recipekit.evaluate.tta_model(model, "flip_translate")
+    >>> probabilities = tta.predict(x_test, batch_size=256)
+    """
+    model_size = _model_size(model)
+    if image_shape is None:
+        image_shape = model.input_shape[1:]
+    image_shape = tuple(image_shape)
+    crop = _check_views(mode, image_shape[:2], model_size, crop_size, pad, pad_mode)
+    inputs = keras.Input(image_shape, name="images")
+    views = TTAViews(mode, crop, pad, pad_mode, name="tta_views")(inputs)
+    outputs = ViewAverage(
+        _VIEWS[mode],
+        _WEIGHTS.get(mode),
+        softmax=not ends_in_softmax(model),
+        name="view_average",
+    )(model(views))
+    return keras.Model(inputs, outputs, name=f"{model.name}_tta_{mode}")
+
+
+def _split_images(data):
+    """`(images, image shape, is_array)` from arrays or a tf.data.Dataset."""
+    from recipekit.data._stats import is_tf_dataset
+
+    if is_tf_dataset(data):
+        spec = data.element_spec
+        if isinstance(spec, tuple):
+            data = data.map(lambda image, *rest: image)
+            spec = spec[0]
+        if spec.shape.rank == 3:
+            return data, tuple(spec.shape), False
+        if spec.shape.rank == 4:
+            return data.unbatch(), tuple(spec.shape[1:]), False
+        raise ValueError(
+            "predict_tta() needs images of shape (H, W, C) or batches (B, H, W, C). "
+            f"Received element shape {spec.shape}"
+        )
+    images = np.asarray(data)
+    if images.ndim != 4:
+        raise ValueError(
+            "predict_tta() needs images of shape (N, H, W, C). Received shape "
+            f"{images.shape}"
+        )
+    return images, images.shape[1:], True
+
+
+def predict_tta(
+    model,
+    data,
+    mode="flip",
+    crop_size=None,
+    pad=0,
+    batch_size=256,
+    pad_mode="reflect",
+    verbose="auto",
+):
+    """Predicts class probabilities averaged over test-time augmented views.
+
+    `"none"` is one view; `"flip"` averages an image and its mirror;
+    `"flip_translate"` weights those two by 1/4 each and the four
+    one-pixel-shifted views of `flip_translate_views` by 1/8 each; `"ten_crop"`
+    averages the ten crops of `ten_crop` (AlexNet). For CIFAR-size models trained
+    with pad-and-crop, `pad=4` takes the ten crops from the image padded like in
+    training, so each crop has the model's input size. All views of a chunk of
+    images run through the model as one batch of about `batch_size` images, not
+    one `predict` call per view (`tta_model` builds that model).
+
+    Models ending in a softmax are averaged as they are. Any other model is
+    taken to output logits: its outputs go through a softmax first, so the
+    average is always over probabilities.
+
+    Args:
+        model: a Keras image classifier with one input `(H, W, C)`.
+        data: images `(N, H, W, C)` (an array) or a `tf.data.Dataset` of
+            images or `(image, label)`, batched or not. uint8 images are cast to
+            float unscaled (recipekit models normalise inside).
+        mode: `"none"`, `"flip"`, `"flip_translate"` or `"ten_crop"`.
+        crop_size: `(h, w)` of the ten crops; default the model's input size.
+        pad: pixels of padding around each image before ten-cropping.
+        batch_size: images per model call (views included).
+        pad_mode: `"reflect"`, `"symmetric"` or `"constant"`.
+        verbose: show a progress bar (`"auto"`, 0 or 1).
+
+    Returns:
+        A numpy array `(N, classes)` of averaged probabilities.
+
+    Example:
+
+    >>> probs = recipekit.evaluate.predict_tta(model, x_test, mode="flip")
+    >>> accuracy = (probs.argmax(1) == y_test).mean()
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+        raise ValueError(
+            "Argument `batch_size` must be a positive integer. Received: "
+            f"batch_size={batch_size!r}"
+        )
+    if batch_size < 1:
+        raise ValueError(
+            "Argument `batch_size` must be a positive integer. Received: "
+            f"batch_size={batch_size!r}"
+        )
+    if mode not in MODES:
+        raise ValueError(f"Argument `mode` must be one of {MODES}. Received: {mode!r}")
+    images, shape, is_array = _split_images(data)
+    tta = tta_model(model, mode, shape, crop_size, pad, pad_mode)
+    chunk = max(1, batch_size // _VIEWS[mode])
+    if not is_array:
+        images = images.batch(chunk)
+    elif not len(images):
+        raise ValueError("predict_tta() got no images.")
+    verbose = 1 if verbose == "auto" else verbose
+    if is_array:
+        return tta.predict(images, batch_size=chunk, verbose=verbose)
+    return tta.predict(images, verbose=verbose)
+
+
+def evaluate_tta(
+    model,
+    dataset,
+    modes=("none", "flip", "ten_crop"),
+    crop_size=None,
+    pad=0,
+    batch_size=256,
+    verbose="auto",
+):
+    """Top-1 accuracy of a classifier under each test-time augmentation mode.
+
+    Args:
+        model: a Keras image classifier (softmax or logits outputs).
+        dataset: a `tf.data.Dataset` of `(image, label)`, batched or not, or a
+            tuple `(images, labels)` of arrays.
+        modes: any of `"none"`, `"flip"`, `"flip_translate"`, `"ten_crop"`.
+        crop_size: `(h, w)` of the ten crops; default the model's input size.
+        pad: padding before ten-cropping (4 for CIFAR models trained with
+            pad-and-crop).
+        batch_size: images per model call.
+        verbose: show progress bars.
+
+    Returns:
+        A dict `{mode: accuracy}`.
+
+    Example:
+
+    >>> recipekit.evaluate.evaluate_tta(model, test, pad=4)
+    {'none': 0.912, 'flip': 0.918, 'ten_crop': 0.921}
+    """
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise ValueError(
+            f"Argument `modes` must name some of {MODES}. Received: modes={modes!r}"
+        )
+    if isinstance(dataset, tuple):
+        images, labels = dataset
+        labels = np.asarray(labels).reshape(-1)
+    else:
+        spec = getattr(dataset, "element_spec", None)
+        if not isinstance(spec, tuple):
+            raise ValueError("evaluate_tta() needs a dataset of (image, label) pairs.")
+        images = dataset
+        labels = np.concatenate(
+            [np.asarray(y).reshape(-1) for y in dataset.map(lambda x, y: y)]
+        )
+    results = {}
+    for mode in modes:
+        probs = predict_tta(
+            model, images, mode, crop_size, pad, batch_size, verbose=verbose
+        )
+        results[mode] = float(np.mean(probs.argmax(axis=1) == labels))
+    return results
