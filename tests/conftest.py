@@ -7,6 +7,19 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests of what is TensorFlow by nature (tf.data, tf.distribute) run there only."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return
+    skip = pytest.mark.skip(reason=f"TensorFlow-only (tf_only); backend is {backend}")
+    for item in items:
+        if "tf_only" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
     """Every test gets its own decode cache, so no test sees another's entries."""

@@ -7,6 +7,7 @@ policies are the tf.data path and import TensorFlow when first used.
 
 import importlib
 
+from recipekit._tensorflow import tensorflow
 from recipekit.augment._device_images import DeviceImages, epoch_indices, translate
 
 # The tf.data path: names -> the module that defines them (TensorFlow inside).
@@ -54,6 +55,7 @@ __all__ = [
 
 def __getattr__(name):
     if name in _TF_DATA:
+        tensorflow(f"recipekit.augment.{name}")
         module = importlib.import_module(f"recipekit.augment.{_TF_DATA[name]}")
         value = getattr(module, name)
         globals()[name] = value

@@ -6,6 +6,7 @@ import warnings
 import keras
 import numpy as np
 
+from recipekit._tensorflow import tensorflow
 from recipekit.data import _archive, _cache, _folder, _sample
 
 _ON_ERROR = ("raise", "skip")
@@ -64,7 +65,7 @@ def load(
     >>> len(names)
     10
     """
-    import tensorflow as tf  # load() returns a tf.data.Dataset.
+    tf = tensorflow("recipekit.data.load (a tf.data.Dataset)")
 
     image_size = _check_image_size(image_size)
     if on_error not in _ON_ERROR:
@@ -287,7 +288,7 @@ def _check_arrays(where, x, y, class_names, image_size):
 
 
 def _load_tfds(name, split, image_size, data_dir):
-    import tensorflow as tf
+    tf = tensorflow(f"The TFDS dataset {name!r}")
     import tensorflow_datasets as tfds
 
     if split is None:

@@ -1,5 +1,7 @@
 """`pipeline()`: the tf.data input pipeline (the TensorFlow path)."""
 
+from recipekit._tensorflow import tensorflow
+
 
 def pipeline(
     dataset,
@@ -53,7 +55,7 @@ def pipeline(
     ...     augment=recipekit.augment.cifar_policy())
     >>> model.fit(train, epochs=10)
     """
-    import tensorflow as tf  # The tf.data path: TensorFlow is needed here only.
+    tf = tensorflow("recipekit.data.pipeline")
 
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(
@@ -105,7 +107,7 @@ def pipeline(
 
 def _all_epochs(dataset, batch_size, augment, seed, shuffle_buffer, epochs, start):
     """Every epoch in one stream, resumable at any epoch, seeded by position."""
-    import tensorflow as tf
+    tf = tensorflow("recipekit.data.pipeline")
 
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(

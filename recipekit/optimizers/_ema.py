@@ -1,6 +1,7 @@
 """An optimizer wrapper that keeps a moving average of the weights it trains."""
 
 import contextlib
+import copy
 
 import keras
 import numpy as np
@@ -54,7 +55,7 @@ class EMA(keras.optimizers.Optimizer):
 
     def __init__(self, optimizer, decay=0.999, warmup=True, start_step=0, name=None):
         if isinstance(optimizer, dict):
-            optimizer = keras.optimizers.deserialize(optimizer)
+            optimizer = keras.optimizers.deserialize(copy.deepcopy(optimizer))
         if not isinstance(optimizer, keras.optimizers.Optimizer):
             raise TypeError(
                 "Argument `optimizer` must be a Keras optimizer instance. "
@@ -215,7 +216,7 @@ class EMA(keras.optimizers.Optimizer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
+        config = copy.deepcopy(config)  # Keras's deserialize edits its input.
         config["optimizer"] = keras.optimizers.deserialize(
             config["optimizer"], custom_objects=custom_objects
         )

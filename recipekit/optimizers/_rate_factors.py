@@ -1,5 +1,6 @@
 """Per-variable learning-rate factors on Keras's `MultiOptimizer`."""
 
+import copy
 import re
 
 import keras
@@ -41,7 +42,7 @@ class RateFactors(keras.optimizers.MultiOptimizer):
 
     def __init__(self, optimizer, factors, name=None):
         if isinstance(optimizer, dict):
-            optimizer = keras.optimizers.deserialize(optimizer)
+            optimizer = keras.optimizers.deserialize(copy.deepcopy(optimizer))
         if not isinstance(optimizer, keras.optimizers.Optimizer):
             raise TypeError(
                 "Argument `optimizer` must be a Keras optimizer instance. "
@@ -113,7 +114,7 @@ class RateFactors(keras.optimizers.MultiOptimizer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
+        config = copy.deepcopy(config)  # Keras's deserialize edits its input.
         config["optimizer"] = keras.optimizers.deserialize(
             config["optimizer"], custom_objects=custom_objects
         )
