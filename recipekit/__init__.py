@@ -1,14 +1,31 @@
 """recipekit: known-good Keras training recipes as parts that drop into `model.fit`.
 
-Subpackages are imported when first used, so `import recipekit` is cheap and
-works without TensorFlow (on Keras's JAX or PyTorch backend); the parts that
-are tf.data by nature (`recipekit.data.pipeline`, the tf.data augmentation
-ops) import TensorFlow when they are called.
+`import recipekit` registers every layer, schedule and optimizer it ships (so
+`keras.saving.load_model` finds them) and works without TensorFlow, on Keras's
+JAX or PyTorch backend: the parts that are tf.data by nature import TensorFlow
+when they are first used (`recipekit.data.pipeline`, the tf.data augmentation
+ops; on the TensorFlow backend their layers are registered at import too).
+`recipekit.transfer` and `recipekit.tour` are imported when first used.
 """
 
 import importlib
 
+import keras
+
+from recipekit import (
+    augment,
+    callbacks,
+    data,
+    distribute,
+    evaluate,
+    layers,
+    models,
+    optimizers,
+)
+
 __version__ = "0.1.0"
+
+_LAZY = ("tour", "transfer")
 
 __all__ = [
     "augment",
@@ -23,9 +40,13 @@ __all__ = [
     "transfer",
 ]
 
+if keras.backend.backend() == "tensorflow":
+    for _layer in ("ColorJitter", "PCALighting", "RandomPadCrop", "RandomResizedCrop"):
+        getattr(augment, _layer)  # Registers the tf.data layers for load_model.
+
 
 def __getattr__(name):
-    if name in __all__:
+    if name in _LAZY:
         module = importlib.import_module(f"recipekit.{name}")
         globals()[name] = module
         return module

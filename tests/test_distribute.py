@@ -3,9 +3,13 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 import tensorflow as tf
 
 from recipekit import distribute
+
+# tf.distribute strategies.
+pytestmark = pytest.mark.tf_only
 
 
 def test_mirrored_training_on_two_logical_cpus():

@@ -124,3 +124,20 @@ def test_serializable_objects_round_trip(name):
         keras.saving.serialize_keras_object(obj)
     )
     assert type(again) is type(obj) and again.get_config() == config
+
+
+def test_import_recipekit_is_enough_to_load_a_saved_model(tmp_path):
+    import subprocess
+    import sys
+
+    model = recipekit.models.fast_cifar_net(3, widths=(8, 8, 8))
+    path = str(tmp_path / "fast.keras")
+    model.save(path)
+    code = (
+        "import keras, recipekit; "
+        f"m = keras.saving.load_model({path!r}, safe_mode=True); print(m.name)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                            text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == model.name

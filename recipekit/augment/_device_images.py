@@ -7,7 +7,21 @@ from keras import ops
 FLIPS = ("alternating", "random", "none")
 
 
-def translate(images, pixels, seed):
+def hash_bits(values):
+    """A 31-bit integer hash of int32 tensors (a murmur-style finalizer, keras.ops).
+
+    Stateless randomness: the same values give the same bits on every backend
+    (int32 products wrap the same way on TensorFlow, JAX and PyTorch), so draws
+    keyed by (seed, epoch, image) need no generator state to resume exactly.
+    """
+    x = ops.cast(values, "int32")
+    for _ in range(2):
+        x = ops.bitwise_xor(x, ops.right_shift(x, 16)) * 0x45D9F3B
+    x = ops.bitwise_xor(x, ops.right_shift(x, 16))
+    return ops.bitwise_and(x, 0x7FFFFFFF)
+
+
+def translate(images, pixels, seed=None, offsets=None):
     """Shifts each image by up to `pixels` in x and y, reflect-padded (keras.ops).
 
     Every image gets its own offset, uniform over the `(2 * pixels + 1) ** 2`
@@ -17,7 +31,9 @@ def translate(images, pixels, seed):
     Args:
         images: `(B, H, W, C)` tensor.
         pixels: the largest shift, an int >= 0 (smaller than H and W).
-        seed: a `keras.random.SeedGenerator` or an int.
+        seed: a `keras.random.SeedGenerator` or an int (for random offsets).
+        offsets: or the int `(B, 2)` offsets themselves, each in
+            `[0, 2 * pixels]` (row, column of the crop in the padded image).
 
     Returns:
         The shifted batch, same shape and dtype.
@@ -34,7 +50,9 @@ def translate(images, pixels, seed):
     padded = ops.pad(
         images, [[0, 0], [pixels, pixels], [pixels, pixels], [0, 0]], mode="reflect"
     )
-    offsets = keras.random.randint((batch, 2), 0, 2 * pixels + 1, seed=seed)
+    if offsets is None:
+        offsets = keras.random.randint((batch, 2), 0, 2 * pixels + 1, seed=seed)
+    offsets = ops.cast(offsets, "int32")
     rows = offsets[:, 0:1] + ops.arange(height)[None, :]
     cols = offsets[:, 1:2] + ops.arange(width)[None, :]
     wide = width + 2 * pixels
@@ -59,11 +77,12 @@ class DeviceImages(keras.layers.Layer):
 
     Flips: `"alternating"` mirrors image `i` in epoch 0 by a fixed coin (drawn
     from `seed`), then in every other epoch (airbench's derandomized flips);
-    `"random"` draws a coin per image and step; `"none"`. Translation: up to
-    `translate` pixels, reflect-padded, per image. Both are drawn from a
-    `keras.random.SeedGenerator` whose state is a weight too, so a run resumed
-    by `BackupAndRestore` draws what the uninterrupted run drew. At inference
-    (`training=False`) the layer only gathers.
+    `"random"` draws a coin per image and epoch; `"none"`. Translation: up to
+    `translate` pixels, reflect-padded, per image and epoch. The draws are a
+    stateless hash of `(seed, epoch, image)` (`hash_bits`), so they are the
+    same on every backend and a run resumed by `BackupAndRestore` draws what
+    the uninterrupted run drew. At inference (`training=False`) the layer
+    only gathers.
 
     Args:
         num_images: how many images the layer holds.
@@ -72,7 +91,9 @@ class DeviceImages(keras.layers.Layer):
             (else `set_images` later, or the weights of a saved model).
         flip: one of `"alternating"`, `"random"`, `"none"`.
         translate: largest shift in pixels, an int >= 0.
-        seed: an int for repeatable coins and draws, or None.
+        seed: an int for repeatable coins and draws; None draws one from
+            NumPy's global state (`keras.utils.set_random_seed` fixes it) and
+            keeps it in the config.
 
     Call arguments:
         inputs: int32 `(batch, 2)`: the image index and the 0-based epoch.
@@ -131,8 +152,10 @@ class DeviceImages(keras.layers.Layer):
         self.image_shape = image_shape
         self.flip = flip
         self.translate = translate
+        if seed is None:  # Drawn from NumPy's global state (set_random_seed).
+            seed = int(np.random.randint(0, 2**31 - 1))
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self._key = int(np.random.default_rng(seed).integers(1, 2**30))
         self.images = self.add_weight(
             shape=(num_images, *image_shape),
             dtype="uint8",
@@ -175,14 +198,24 @@ class DeviceImages(keras.layers.Layer):
             coin = ops.take(self.coins, index, axis=0)
             mirror = ops.not_equal(coin, ops.mod(epoch, 2))
         elif self.flip == "random":
-            draws = keras.random.uniform(ops.shape(index), seed=self.seed_generator)
-            mirror = draws < 0.5
+            mirror = ops.equal(ops.bitwise_and(self._draw(index, epoch, 3), 1), 1)
         else:
             mirror = None
         if mirror is not None:
             flipped = ops.flip(images, axis=2)
             images = ops.where(mirror[:, None, None, None], flipped, images)
-        return translate(images, self.translate, self.seed_generator)
+        if not self.translate:
+            return images
+        span = 2 * self.translate + 1
+        offsets = ops.stack(
+            [ops.mod(self._draw(index, epoch, k), span) for k in (1, 2)], axis=1
+        )
+        return translate(images, self.translate, offsets=offsets)
+
+    def _draw(self, index, epoch, stream):
+        """31 random bits per image, keyed by (seed, epoch, image, stream)."""
+        key = hash_bits(epoch * 4 + stream + self._key)
+        return hash_bits(index + key)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *self.image_shape)

@@ -1,5 +1,7 @@
 """Step learning-rate decay with optional linear warm-up, as in the ResNet paper."""
 
+import keras
+
 from recipekit.callbacks._lr_control import LearningRateController
 
 
@@ -14,7 +16,8 @@ class StepDecay(LearningRateController):
     step. The schedule `recipekit.optimizers.StepDecay` does the same from
     inside the optimizer and is the better choice; this callback is for an
     optimizer compiled with a float rate. Warm-up sets the rate per step, so
-    it refuses `steps_per_execution > 1` (it would see every n-th step only).
+    it refuses `steps_per_execution > 1` (it would see every n-th step only)
+    and Keras's JAX backend (whose trainer reads the rate at epoch starts).
 
     The base rate is the optimizer's learning rate when `fit` starts. The rate
     is a pure function of (epoch, step), so a run resumed by
@@ -112,6 +115,12 @@ class StepDecay(LearningRateController):
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         self._steps = self.params.get("steps")
+        if self.warmup_epochs and keras.backend.backend() == "jax":
+            raise ValueError(
+                "StepDecay warms up per step from a callback, which Keras's JAX "
+                "trainer only reads at epoch starts. Use the schedule "
+                "recipekit.optimizers.StepDecay(..., warmup_steps=...) instead."
+            )
         per_execution = getattr(self.model, "steps_per_execution", 1) or 1
         if self.warmup_epochs and per_execution > 1:
             raise ValueError(

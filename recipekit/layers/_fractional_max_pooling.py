@@ -4,8 +4,8 @@ import math
 
 import keras
 
+from recipekit._sublayers import sublayers
 from recipekit.layers._checks import check_seed
-from recipekit.models._sublayers import sublayers
 
 
 def _tensorflow():

@@ -2,7 +2,7 @@
 
 import keras
 
-from recipekit.models._sublayers import sublayers
+from recipekit._sublayers import sublayers
 
 
 def recompute_batch_norm(model, dataset, steps=None):

@@ -2,7 +2,7 @@
 
 import keras
 
-from recipekit.models._sublayers import sublayers
+from recipekit._sublayers import sublayers
 
 
 def _layers(backbone):

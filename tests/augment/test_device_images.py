@@ -143,3 +143,38 @@ def test_training_model_with_device_images_learns_and_validates_on_the_net():
     with ema.swapped():
         want = net.evaluate(x, y, verbose=0, return_dict=True)
     assert history.history["val_loss"][-1] == pytest.approx(want["loss"], rel=1e-5)
+
+
+class Stop(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 2:
+            raise RuntimeError("killed")
+
+
+def test_a_killed_run_on_device_images_resumes_to_the_same_weights(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (32, 8, 8, 3), dtype=np.uint8)
+    y = np.arange(32) % 2
+
+    def run(backup, extra=()):
+        keras.utils.set_random_seed(0)
+        layers = [keras.layers.Rescaling(1 / 255), keras.layers.Flatten()]
+        net = keras.Sequential([keras.Input((8, 8, 3)), *layers, keras.layers.Dense(2)])
+        data = DeviceImages(32, (8, 8, 3), images=x, flip="random", translate=2)
+        inputs = keras.Input((2,), dtype="int32")
+        model = keras.Model(inputs, net(data(inputs)))
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        model.compile(keras.optimizers.SGD(0.1, momentum=0.9), loss)
+        start = recipekit.callbacks.backup_epoch(backup)
+        positions, pairs = epoch_indices(32, 8, 4, seed=0, start_epoch=start)
+        callbacks = [keras.callbacks.BackupAndRestore(backup), *extra]
+        model.fit(pairs, y[positions], batch_size=8, epochs=4, steps_per_epoch=4,
+                  shuffle=False, verbose=0, callbacks=callbacks)  # fmt: skip
+        return net.get_weights()
+
+    straight = run(str(tmp_path / "a"))
+    with pytest.raises(RuntimeError, match="killed"):
+        run(str(tmp_path / "b"), [Stop()])
+    resumed = run(str(tmp_path / "b"))
+    for a, b in zip(straight, resumed, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)

@@ -10,6 +10,9 @@ from PIL import Image
 import recipekit
 from recipekit.augment import _albumentations
 
+# The tf.data policies and the augmentation layers written in TensorFlow ops.
+pytestmark = pytest.mark.tf_only
+
 LAYERS = [
     lambda: recipekit.augment.RandomPadCrop(2, seed=1),
     lambda: recipekit.augment.ColorJitter(0.3, 0.2, 0.1, seed=2),

@@ -36,6 +36,7 @@ def test_rates_per_epoch_in_logs():
     )
 
 
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="refused on JAX")
 def test_linear_warmup_per_step():
     model = _tiny_model(0.8)
     record = RecordRate()
@@ -71,22 +72,32 @@ class Interrupt(keras.callbacks.Callback):
             raise RuntimeError("killed")
 
 
+# Per-step warm-up from a callback is refused on JAX (see the test below).
+WARMUP = 0 if keras.backend.backend() == "jax" else 1
+
+
 @pytest.mark.parametrize("backup_first", [True, False])
 def test_position_survives_backup_and_restore(tmp_path, backup_first):
     def callbacks(*extra):
         backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
-        decay = recipekit.callbacks.StepDecay([2, 4], warmup_epochs=1)
+        decay = recipekit.callbacks.StepDecay([2, 4], warmup_epochs=WARMUP)
         return [backup, decay, *extra] if backup_first else [decay, backup, *extra]
 
     x, y = _data()
     model = _tiny_model()
     with pytest.raises(RuntimeError, match="killed"):
         model.fit(
-            x, y, batch_size=4, epochs=6, verbose=0, callbacks=callbacks(Interrupt())
+            x,
+            y,
+            batch_size=4,
+            epochs=6,
+            verbose=0,
+            shuffle=False,
+            callbacks=callbacks(Interrupt()),
         )
     resumed = _tiny_model()  # A new process: fresh model, fresh callback.
     history = resumed.fit(
-        x, y, batch_size=4, epochs=6, verbose=0, callbacks=callbacks()
+        x, y, batch_size=4, epochs=6, verbose=0, shuffle=False, callbacks=callbacks()
     )
     assert history.epoch == [3, 4, 5]
     np.testing.assert_allclose(
@@ -99,7 +110,8 @@ def test_position_survives_backup_and_restore(tmp_path, backup_first):
         batch_size=4,
         epochs=6,
         verbose=0,
-        callbacks=[recipekit.callbacks.StepDecay([2, 4], warmup_epochs=1)],
+        shuffle=False,
+        callbacks=[recipekit.callbacks.StepDecay([2, 4], warmup_epochs=WARMUP)],
     )
     for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
@@ -146,3 +158,35 @@ def test_another_rate_callback_is_detected():
             *_data(), epochs=2, verbose=0,
             callbacks=[recipekit.callbacks.StepDecay([1]), clash],
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_another_rate_callback_is_detected_under_mixed_precision(policy):
+    # The LossScaleOptimizer that mixed_float16 adds passes the rate through.
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        clash = keras.callbacks.LearningRateScheduler(lambda epoch: 0.05)
+        with pytest.raises(ValueError, match="changed the learning rate"):
+            _tiny_model().fit(
+                *_data(), epochs=2, verbose=0,
+                callbacks=[recipekit.callbacks.StepDecay([1]), clash],
+            )  # fmt: skip
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="refused on JAX")
+def test_warmup_refuses_steps_per_execution():
+    model = _tiny_model()
+    model.compile("sgd", "mse", steps_per_execution=2)
+    with pytest.raises(ValueError, match="steps_per_execution=2"):
+        warmup = recipekit.callbacks.StepDecay([1], warmup_epochs=1)
+        model.fit(*_data(), epochs=1, verbose=0, callbacks=[warmup])
+
+
+def test_warmup_from_a_callback_is_refused_on_jax():
+    if keras.backend.backend() != "jax":
+        pytest.skip("JAX's trainer reads callback-set rates at epoch starts only")
+    warmup = recipekit.callbacks.StepDecay([1], warmup_epochs=1)
+    with pytest.raises(ValueError, match="recipekit.optimizers.StepDecay"):
+        _tiny_model().fit(*_data(), epochs=1, verbose=0, callbacks=[warmup])

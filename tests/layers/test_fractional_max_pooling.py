@@ -7,6 +7,9 @@ import recipekit
 from recipekit.layers import FractionalMaxPooling2D
 from recipekit.layers._fractional_max_pooling import max_pool_regions, pooling_sequence
 
+# FractionalMaxPooling2D is written in TensorFlow ops so far.
+pytestmark = pytest.mark.tf_only
+
 
 @pytest.mark.parametrize("overlapping", [True, False])
 @pytest.mark.parametrize("pseudo_random", [True, False])

@@ -215,6 +215,7 @@ def test_recompute_batch_norm_sets_cumulative_batch_statistics():
     assert recipekit.models.recompute_batch_norm(model, batches, steps=1) == 1
 
 
+@pytest.mark.tf_only
 def test_mirrored_training_with_ema():
     # Logical devices must be set before TensorFlow starts: a fresh process.
     report = run_child(os.path.join(os.path.dirname(__file__), "mirrored_ema_child.py"))

@@ -133,6 +133,7 @@ def test_rate_factors_are_checked():
         recipekit.optimizers.RateFactors(optimizer, {"a": 2.0})
 
 
+@pytest.mark.tf_only
 def test_rate_factors_under_mirrored_strategy():
     # Logical devices must be set before TensorFlow starts: a fresh process.
     report = run_child(

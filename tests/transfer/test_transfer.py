@@ -125,6 +125,7 @@ def test_probe_rejects_degenerate_labels(labels, fragment):
         recipekit.transfer.linear_probe(np.zeros((6, 2)), np.array(labels))
 
 
+@pytest.mark.tf_only
 def test_extract_features_and_bad_arguments():
     model, _ = _cifar_model()
     extractor = recipekit.transfer.feature_extractor(model)
