@@ -7,8 +7,8 @@ def sublayers(layer, include_self=True):
     """All layers in `layer` (models nested in models, layers held by layers).
 
     Walks `model.layers` of every model and the `keras.layers.Layer` values
-    among a layer's attributes (and lists of them), depth first, each layer
-    once.
+    among a layer's public attributes (and lists of them), depth first, each
+    layer once; input layers are left out.
 
     Example:
 
@@ -19,12 +19,14 @@ def sublayers(layer, include_self=True):
     seen, order = set(), []
 
     def visit(current):
-        if id(current) in seen:
+        if id(current) in seen or isinstance(current, keras.layers.InputLayer):
             return
         seen.add(id(current))
         order.append(current)
         children = list(getattr(current, "layers", None) or [])
-        for value in vars(current).values():
+        for name, value in vars(current).items():
+            if name.startswith("_"):
+                continue
             if isinstance(value, keras.layers.Layer):
                 children.append(value)
             elif isinstance(value, list | tuple):

@@ -75,7 +75,7 @@ class StepDecay(LearningRateController):
 
         Example:
 
-        >>> StepDecay.at_fractions(182).boundaries
+        >>> recipekit.callbacks.StepDecay.at_fractions(182).boundaries
         [91, 136]
         """
         if not isinstance(epochs, int) or epochs < 1:

@@ -103,6 +103,9 @@ class EMA(keras.optimizers.Optimizer):
         self._averages = [
             self.add_variable_from_reference(v, name="average") for v in var_list
         ]
+        # The model's weights, in a holder that Keras's attribute tracking does
+        # not look into (a plain list would become optimizer variables).
+        self._averaged_weights = _Weights(var_list)
         super().build(var_list)
 
     @property
@@ -129,7 +132,7 @@ class EMA(keras.optimizers.Optimizer):
                 )
             self.build(trainable_variables)
         variables = (
-            self._trainable_variables
+            self._averaged_weights.variables
             if trainable_variables is None
             else trainable_variables
         )
@@ -180,7 +183,7 @@ class EMA(keras.optimizers.Optimizer):
         """Swaps the averages and the model's weights in place (twice: undone)."""
         self._check_built()
         for average, variable in zip(
-            self._averages, self._trainable_variables, strict=True
+            self._averages, self._averaged_weights.variables, strict=True
         ):
             raw = ops.convert_to_numpy(variable)
             variable.assign(ops.cast(average, variable.dtype))
@@ -199,7 +202,7 @@ class EMA(keras.optimizers.Optimizer):
         """Copies the averages into the model's weights for good."""
         self._check_built()
         for average, variable in zip(
-            self._averages, self._trainable_variables, strict=True
+            self._averages, self._averaged_weights.variables, strict=True
         ):
             variable.assign(ops.cast(average, variable.dtype))
 
@@ -221,6 +224,13 @@ class EMA(keras.optimizers.Optimizer):
             config["optimizer"], custom_objects=custom_objects
         )
         return cls(**config)
+
+
+class _Weights:
+    """The variables an EMA averages, held out of Keras's attribute tracking."""
+
+    def __init__(self, variables):
+        self.variables = list(variables)
 
 
 def find_ema(optimizer):

@@ -36,7 +36,7 @@ class RateFactors(keras.optimizers.MultiOptimizer):
 
     >>> sgd = keras.optimizers.SGD(0.1, momentum=0.9)
     >>> optimizer = recipekit.optimizers.RateFactors(sgd, {"/beta": 64.0})
-    >>> float(optimizer.learning_rate)
+    >>> round(float(optimizer.learning_rate), 4)
     0.1
     """
 

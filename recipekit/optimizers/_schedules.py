@@ -22,9 +22,9 @@ class PiecewiseLinear(keras.optimizers.schedules.LearningRateSchedule):
     Example:
 
     >>> schedule = PiecewiseLinear([0, 98, 490], [0.3, 1.5, 0.0])
-    >>> float(schedule(49))
+    >>> round(float(schedule(49)), 4)
     0.9
-    >>> keras.optimizers.SGD(schedule, momentum=0.85, nesterov=True)
+    >>> optimizer = keras.optimizers.SGD(schedule, momentum=0.85, nesterov=True)
     """
 
     def __init__(self, steps, values):

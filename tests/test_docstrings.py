@@ -1,0 +1,54 @@
+"""The `>>>` examples of recipekit's docstrings that run on their own, as tests.
+
+Examples that train on a user's data (`model.fit(train, ...)`) illustrate and
+are not listed; every example below builds what it needs and prints exact
+values, so a change in behaviour fails here.
+"""
+
+import doctest
+
+import keras
+import numpy as np
+import pytest
+
+import recipekit
+from recipekit import augment, callbacks, data, evaluate, models, optimizers
+
+RUNNABLE = [
+    optimizers.PiecewiseLinear,
+    optimizers.StepDecay,
+    optimizers.StepDecay.at_fractions,
+    optimizers.ScaledSchedule,
+    optimizers.RateFactors,
+    optimizers.EMA,
+    augment.DeviceImages,
+    augment.translate,
+    augment.epoch_indices,
+    evaluate.ten_crop,
+    evaluate.flip_translate_views,
+    evaluate.TTAViews,
+    evaluate.ViewAverage,
+    callbacks.backup_epoch,
+    callbacks.SnapshotEnsemble.schedule,
+    callbacks.StepDecay.at_fractions,
+    data.load_arrays,
+    models.sublayers,
+    models.patch_whitening_kernel,
+]
+
+
+@pytest.mark.parametrize("obj", RUNNABLE, ids=lambda o: o.__qualname__)
+def test_docstring_example_runs(obj):
+    globs = {"keras": keras, "np": np, "recipekit": recipekit}
+    globs.update({name: getattr(optimizers, name) for name in optimizers.__all__})
+    globs.update({name: getattr(evaluate, name) for name in evaluate.__all__})
+    globs.update(DeviceImages=augment.DeviceImages, translate=augment.translate,
+                 epoch_indices=augment.epoch_indices, sublayers=models.sublayers,
+                 SnapshotEnsemble=callbacks.SnapshotEnsemble)  # fmt: skip
+    finder = doctest.DocTestFinder(recurse=False)
+    tests = [t for t in finder.find(obj, globs=globs) if t.examples]
+    assert tests, f"{obj.__qualname__} has no >>> example"
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    for test in tests:
+        runner.run(test)
+    assert runner.failures == 0, f"{runner.failures} example(s) of {obj} failed"
