@@ -75,7 +75,7 @@ def device_fit(net, x, y, args):
     )
     return lambda timer: model.fit(
         inputs, y[positions], batch_size=args.batch_size, epochs=2, verbose=0,
-        shuffle=False, callbacks=[timer],
+        steps_per_epoch=len(x) // args.batch_size, shuffle=False, callbacks=[timer],
     )  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 """recipekit without TensorFlow: imports, data and the on-device parts."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -103,3 +104,48 @@ def test_the_tf_data_path_says_what_to_install(tmp_path):
     )
     assert "needs TensorFlow (`pip install tensorflow`)" in report["error"]
     assert "recipekit.augment.cifar_policy" in report["error"]
+
+
+def test_a_model_saved_here_predicts_the_same_on_jax_and_torch(tmp_path):
+    import keras
+    import numpy as np
+
+    import recipekit
+
+    x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    keras.utils.set_random_seed(0)
+    resnet = recipekit.models.cifar_resnet(8, num_classes=3, mean=[120.0] * 3,
+                                           std=[60.0] * 3)  # fmt: skip
+    fast = recipekit.models.fast_cifar_net(3, widths=(8, 8, 8), mean=[120.0] * 3,
+                                           std=[60.0] * 3)  # fmt: skip
+    fast.get_layer("whitening").adapt((x - 120.0) / 60.0)
+    expected = {}
+    for name, model in (("resnet", resnet), ("fast", fast)):
+        model.save(str(tmp_path / f"{name}.keras"))
+        expected[name] = keras.ops.convert_to_numpy(model(x, training=False))
+    np.save(tmp_path / "x.npy", x)
+    # PyTorch where it is installed (CI's PyTorch step runs this file again).
+    backends = ["jax"] + (["torch"] if importlib.util.find_spec("torch") else [])
+    for backend in backends:
+        code = f"""
+        import json, keras, numpy as np, recipekit
+        x = np.load({str(tmp_path / "x.npy")!r})
+        out = {{}}
+        for name in ("resnet", "fast"):
+            model = keras.saving.load_model({str(tmp_path)!r} + f"/{{name}}.keras",
+                                            safe_mode=True)
+            out[name] = keras.ops.convert_to_numpy(model(x, training=False)).tolist()
+        print(json.dumps({{"backend": keras.backend.backend(), **out}}))
+        """
+        (tmp_path / "sitecustomize.py").write_text(BLOCK_TENSORFLOW)
+        env = {**os.environ, "KERAS_BACKEND": backend,
+               "PYTHONPATH": f"{tmp_path}:{ROOT}"}  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            capture_output=True, text=True, timeout=600, env=env, cwd=ROOT,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        assert report["backend"] == backend
+        for name, want in expected.items():
+            np.testing.assert_allclose(report[name], want, rtol=1e-4, atol=1e-4)

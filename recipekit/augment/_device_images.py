@@ -46,20 +46,32 @@ def translate(images, pixels, seed=None, offsets=None):
     """
     if not pixels:
         return images
-    batch, height, width, channels = ops.shape(images)
+    batch, height, width = ops.shape(images)[:3]
     padded = ops.pad(
         images, [[0, 0], [pixels, pixels], [pixels, pixels], [0, 0]], mode="reflect"
     )
     if offsets is None:
         offsets = keras.random.randint((batch, 2), 0, 2 * pixels + 1, seed=seed)
     offsets = ops.cast(offsets, "int32")
-    rows = offsets[:, 0:1] + ops.arange(height)[None, :]
-    cols = offsets[:, 1:2] + ops.arange(width)[None, :]
-    wide = width + 2 * pixels
-    rows = ops.broadcast_to(rows[:, :, None, None], (batch, height, wide, channels))
-    images = ops.take_along_axis(padded, rows, axis=1)
-    cols = ops.broadcast_to(cols[:, None, :, None], (batch, height, width, channels))
-    return ops.take_along_axis(images, cols, axis=2)
+    # The offsets take 2 * pixels + 1 values per axis: one select per value
+    # (elementwise, no gather), first along rows, then along columns.
+    rows = _select_window(padded, offsets[:, 0], pixels, height, axis=1)
+    return _select_window(rows, offsets[:, 1], pixels, width, axis=2)
+
+
+def _select_window(x, offsets, pixels, size, axis):
+    """`x` cut to `size` along `axis`, starting at each image's own offset."""
+    chosen = None
+    for start in range(2 * pixels + 1):
+        window = (
+            x[:, start : start + size] if axis == 1 else x[:, :, start : start + size]
+        )
+        if chosen is None:
+            chosen = window
+        else:
+            here = ops.equal(offsets, start)[:, None, None, None]
+            chosen = ops.where(here, window, chosen)
+    return chosen
 
 
 @keras.saving.register_keras_serializable(package="recipekit")
@@ -191,9 +203,9 @@ class DeviceImages(keras.layers.Layer):
     def call(self, inputs, training=False):
         inputs = ops.cast(inputs, "int32")
         index, epoch = inputs[:, 0], inputs[:, 1]
-        images = ops.cast(ops.take(self.images, index, axis=0), self.compute_dtype)
+        images = ops.take(self.images, index, axis=0)  # uint8 until the end
         if not training:
-            return images
+            return ops.cast(images, self.compute_dtype)
         if self.flip == "alternating":
             coin = ops.take(self.coins, index, axis=0)
             mirror = ops.not_equal(coin, ops.mod(epoch, 2))
@@ -204,13 +216,13 @@ class DeviceImages(keras.layers.Layer):
         if mirror is not None:
             flipped = ops.flip(images, axis=2)
             images = ops.where(mirror[:, None, None, None], flipped, images)
-        if not self.translate:
-            return images
-        span = 2 * self.translate + 1
-        offsets = ops.stack(
-            [ops.mod(self._draw(index, epoch, k), span) for k in (1, 2)], axis=1
-        )
-        return translate(images, self.translate, offsets=offsets)
+        if self.translate:
+            span = 2 * self.translate + 1
+            offsets = ops.stack(
+                [ops.mod(self._draw(index, epoch, k), span) for k in (1, 2)], axis=1
+            )
+            images = translate(images, self.translate, offsets=offsets)
+        return ops.cast(images, self.compute_dtype)
 
     def _draw(self, index, epoch, stream):
         """31 random bits per image, keyed by (seed, epoch, image, stream)."""
