@@ -96,6 +96,10 @@ class DeviceImages(keras.layers.Layer):
     the uninterrupted run drew. At inference (`training=False`) the layer
     only gathers.
 
+    The images are not written into weight files, backups or `.keras` files
+    (they are the data; a CIFAR backup would carry 150 MB each epoch): pass
+    `images=` again, or call `set_images`, after loading.
+
     Args:
         num_images: how many images the layer holds.
         image_shape: `(height, width, channels)`.
@@ -231,6 +235,17 @@ class DeviceImages(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *self.image_shape)
+
+    # The images are the data, not model state: weight files, backups and
+    # `.keras` files keep only the flip coins (a backup of CIFAR would
+    # otherwise carry 150 MB every epoch). Give `images=` (or `set_images`)
+    # again after loading.
+
+    def save_own_variables(self, store):
+        store["coins"] = keras.ops.convert_to_numpy(self.coins)
+
+    def load_own_variables(self, store):
+        self.coins.assign(store["coins"])
 
     def get_config(self):
         return {

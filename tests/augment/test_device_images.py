@@ -76,7 +76,15 @@ def test_random_flips_and_shifts_per_image_and_config_round_trip(tmp_path):
     path = str(tmp_path / "m.keras")
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
+    # The file holds the coins, not the data (set it again): same draws.
+    loaded.layers[-1].set_images(x)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(pairs)), x)
+    coins = keras.ops.convert_to_numpy(layer.coins)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded.layers[-1].coins),
+                                  coins)  # fmt: skip
+    weights = tmp_path / "w.weights.h5"
+    model.save_weights(str(weights))
+    assert weights.stat().st_size < 20_000  # 16 images of 6x6x3 are not in it.
 
 
 @pytest.mark.parametrize(
