@@ -13,7 +13,9 @@ Measured here (benchmarks/RESULTS.md, "Fast CIFAR-10"), 2 CPU cores (AMD EPYC),
 shared CIFAR-10 (JPEG quality 75, 4:2:0), 2 runs of seed 0, 2026-11-28: 90.6%
 with TTA, 89.6-90.1% without, after 10 epochs of 44 minutes (about 188
 images/s): 3.4 points short of 94%; RESULTS.md says what is and is not known
-about why. `--quick` (8 epochs on the 5,000-image sample): 73.4% (73.9% TTA).
+about why (that run fed tf.data; the recipe now augments on the device). `--quick`
+(8 epochs on the 5,000-image sample), 2026-11-30: 71.0% (72.1% TTA) on TensorFlow,
+71.7% (73.0%) on JAX.
 
     python recipes/cifar10_fast.py --quick                 # minutes, offline
     python recipes/cifar10_fast.py --data ../shared/data/cifar10-jpeg.tar.gz --jit
