@@ -3,6 +3,7 @@
 import keras
 
 from recipekit.callbacks._lr_control import LearningRateController
+from recipekit.optimizers._schedules import decay_epochs
 
 
 class StepDecay(LearningRateController):
@@ -82,13 +83,7 @@ class StepDecay(LearningRateController):
             raise ValueError(
                 f"Argument `epochs` must be a positive integer. Received: {epochs!r}"
             )
-        if any(not 0 < f < 1 for f in fractions):
-            raise ValueError(
-                "Argument `fractions` must be numbers in (0, 1). Received: "
-                f"fractions={fractions!r}"
-            )
-        rounded = {round(f * epochs) for f in fractions}
-        boundaries = sorted(b for b in rounded if 1 <= b < epochs)
+        boundaries = decay_epochs(epochs, fractions)
         return cls(boundaries, factor=factor, warmup_epochs=warmup_epochs)
 
     def learning_rate(self, epoch, step=None):

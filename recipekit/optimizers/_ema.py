@@ -138,12 +138,19 @@ class EMA(keras.optimizers.Optimizer):
         )
         # A copy: on TensorFlow a converted variable is still read lazily.
         step = ops.copy(ops.convert_to_tensor(self.inner_optimizer.iterations))
+        # What each average starts from this step: itself, or at the very first
+        # step the weights before it (read now, written once below).
         first = ops.equal(step, 0)
-        for average, variable in zip(self._averages, variables, strict=True):
-            start = ops.cast(ops.convert_to_tensor(variable), average.dtype)
-            average.assign(ops.where(first, start, ops.convert_to_tensor(average)))
+        bases = [
+            ops.where(
+                first,
+                ops.cast(ops.convert_to_tensor(variable), average.dtype),
+                ops.convert_to_tensor(average),
+            )
+            for average, variable in zip(self._averages, variables, strict=True)
+        ]
         self.inner_optimizer.apply(grads, trainable_variables)
-        self._update_averages(step, variables)
+        self._update_averages(step, variables, bases)
 
     def finalize_variable_values(self, var_list):
         self.inner_optimizer.finalize_variable_values(var_list)
@@ -161,11 +168,13 @@ class EMA(keras.optimizers.Optimizer):
             rate = ops.ones_like(t) * (1.0 - self.decay)
         return ops.where(t >= 0, rate, 1.0)
 
-    def _update_averages(self, step, variables):
+    def _update_averages(self, step, variables, bases):
         rate = self.averaging_rate(step)
-        for average, variable in zip(self._averages, variables, strict=True):
+        for average, variable, base in zip(
+            self._averages, variables, bases, strict=True
+        ):
             value = ops.cast(ops.convert_to_tensor(variable), average.dtype)
-            average.assign(average + ops.cast(rate, average.dtype) * (value - average))
+            average.assign(base + ops.cast(rate, average.dtype) * (value - base))
 
     @property
     def averages(self):

@@ -140,13 +140,7 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
                     f"Argument `{name}` must be a positive integer. Received: "
                     f"{name}={value!r}"
                 )
-        if any(not 0 < f < 1 for f in fractions):
-            raise ValueError(
-                "Argument `fractions` must be numbers in (0, 1). Received: "
-                f"fractions={fractions!r}"
-            )
-        rounded = {round(f * epochs) for f in fractions}
-        epochs_at = sorted(b for b in rounded if 1 <= b < epochs)
+        epochs_at = decay_epochs(epochs, fractions)
         return cls(
             learning_rate,
             [b * steps_per_epoch for b in epochs_at],
@@ -210,3 +204,14 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
             "schedule": keras.optimizers.schedules.serialize(self.schedule),
             "factor": self.factor,
         }
+
+
+def decay_epochs(epochs, fractions):
+    """Epochs nearest `fractions` of a run, without epoch 0 or the run's end."""
+    if any(not 0 < f < 1 for f in fractions):
+        raise ValueError(
+            "Argument `fractions` must be numbers in (0, 1). Received: "
+            f"fractions={fractions!r}"
+        )
+    rounded = {round(f * epochs) for f in fractions}
+    return sorted(b for b in rounded if 1 <= b < epochs)
