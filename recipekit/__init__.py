@@ -3,14 +3,11 @@
 `import recipekit` registers every layer, schedule and optimizer it ships (so
 `keras.saving.load_model` finds them) and works without TensorFlow, on Keras's
 JAX or PyTorch backend: the parts that are tf.data by nature import TensorFlow
-when they are first used (`recipekit.data.pipeline`, the tf.data augmentation
-ops; on the TensorFlow backend their layers are registered at import too).
+when they are first used (`recipekit.data.pipeline`, `augment.albumentations_map`).
 `recipekit.transfer` and `recipekit.tour` are imported when first used.
 """
 
 import importlib
-
-import keras
 
 from recipekit import (
     augment,
@@ -39,10 +36,6 @@ __all__ = [
     "tour",
     "transfer",
 ]
-
-if keras.backend.backend() == "tensorflow":
-    for _layer in ("ColorJitter", "PCALighting", "RandomPadCrop", "RandomResizedCrop"):
-        getattr(augment, _layer)  # Registers the tf.data layers for load_model.
 
 
 def __getattr__(name):

@@ -121,8 +121,7 @@ def main(config: Config) -> dict:
             seed=config.seed,
             name="training_set",
         )
-        pairs = keras.Input((2,), dtype="int32", name="index_epoch")
-        model = keras.Model(pairs, net(data(pairs)), name="fast_cifar_training")
+        model = data.training_model(net, name="fast_cifar_training")
         schedule = recipekit.optimizers.PiecewiseLinear(
             [0, config.warmup * total, total], [0.2 * peak, peak, 0.0]
         )

@@ -60,12 +60,11 @@ def main(config: Config) -> dict:
         with open(metrics_path) as f:
             return json.load(f)
 
-    # Data: decoded once into uint8 arrays. Flips and pad-4 crops run inside
-    # the train step (DeviceImages: the training set on the device, fed only
-    # (index, epoch) pairs), on every backend. Color jitter and PCA lighting
-    # are tf.data ops: with them the batches come from a tf.data pipeline
-    # (TensorFlow backend). Either way every epoch is seeded by its number, so
-    # a resumed run gets the batches the killed run would have.
+    # Data: decoded once into uint8 arrays and held on the device. Flips and
+    # pad-4 crops run inside the train step (DeviceImages: fed only
+    # (index, epoch) pairs, every epoch seeded by its number, so a resumed
+    # run gets the batches the killed run would have), then color jitter and
+    # PCA lighting when asked for: the same keras.ops on every backend.
     x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
     x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
     mean, std = recipekit.data.channel_stats(x_train)
@@ -77,37 +76,12 @@ def main(config: Config) -> dict:
         )
     # Keras needs a batch to build even when a backup says training is over.
     start_epoch = min(recipekit.callbacks.backup_epoch(backup_dir), config.epochs - 1)
-    on_device = not (config.jitter or config.lighting)
-    if on_device:
-        positions, pairs = recipekit.augment.epoch_indices(
-            len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
-        )
-        train = (pairs, y_train[positions])
-    else:
-        import tensorflow as tf  # The tf.data path.
-
-        pca = recipekit.augment.fit_pca_lighting(x_train) if config.lighting else None
-        policy = recipekit.augment.cifar_policy(
-            padding=4,
-            brightness=config.jitter,
-            contrast=config.jitter,
-            saturation=config.jitter,
-            lighting=config.lighting,
-            pca=pca,
-        )
-        train = recipekit.data.pipeline(
-            tf.data.Dataset.from_tensor_slices((x_train, y_train)),
-            config.batch_size,
-            training=True,
-            augment=policy,
-            seed=config.seed,
-            epochs=config.epochs,
-            start_epoch=start_epoch,
-        )
-        train = (train, None)
-    where = "on the device" if on_device else "in tf.data"
+    positions, pairs = recipekit.augment.epoch_indices(
+        len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
+    )
+    pca = recipekit.augment.fit_pca_lighting(x_train) if config.lighting else None
     print(f"data: {config.data}, {steps * config.batch_size} images/epoch, "
-          f"augmented {where}")  # fmt: skip
+          f"augmented on the device")  # fmt: skip
 
     # Model: built and compiled inside the strategy's scope. The step decay
     # (x0.1 at 50% / 75%) and the EMA of the weights live in the optimizer,
@@ -122,14 +96,19 @@ def main(config: Config) -> dict:
             std=std,
             weight_decay=config.weight_decay,
         )
-        model = net
-        if on_device:
-            images = recipekit.augment.DeviceImages(
-                len(x_train), x_train.shape[1:], images=x_train, flip="random",
-                translate=4, seed=config.seed, name="training_set",
-            )  # fmt: skip
-            inputs = keras.Input((2,), dtype="int32", name="index_epoch")
-            model = keras.Model(inputs, net(images(inputs)), name="training")
+        images = recipekit.augment.DeviceImages(
+            len(x_train), x_train.shape[1:], images=x_train, flip="random",
+            translate=4, seed=config.seed, name="training_set",
+        )  # fmt: skip
+        color = []  # Pixel-value augmentations after the crop and flip.
+        if config.jitter:
+            strengths = (config.jitter,) * 3
+            color.append(recipekit.augment.ColorJitter(*strengths, seed=config.seed))
+        if config.lighting:
+            color.append(
+                recipekit.augment.PCALighting(config.lighting, *pca, seed=config.seed)
+            )
+        model = images.training_model(net, *color)
         schedule = recipekit.optimizers.StepDecay.at_fractions(
             config.learning_rate,
             config.epochs,
@@ -144,8 +123,7 @@ def main(config: Config) -> dict:
             optimizer = recipekit.optimizers.EMA(optimizer, config.ema_decay)
         loss = "sparse_categorical_crossentropy"
         model.compile(optimizer, loss, metrics=["accuracy"], jit_compile=config.jit)
-        if model is not net:  # Evaluated on its own, with the same metrics.
-            net.compile(loss=loss, metrics=["accuracy"])
+        net.compile(loss=loss, metrics=["accuracy"])  # Evaluated on its own.
 
     # Train: validation of the network (on the EMA weights), curves and
     # log.csv redrawn every epoch; a killed run resumes from out/backup (kept
@@ -164,8 +142,9 @@ def main(config: Config) -> dict:
     ]
     start = time.perf_counter()
     model.fit(
-        *train,
-        batch_size=config.batch_size if on_device else None,
+        pairs,
+        y_train[positions],
+        batch_size=config.batch_size,
         epochs=config.stop_epoch or config.epochs,
         steps_per_epoch=steps,
         callbacks=callbacks,
@@ -238,8 +217,9 @@ def parse_args(argv=None) -> Config:
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be >= 1")
     for flag in ("jitter", "lighting"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 0:
-            parser.error(f"--{flag} must be >= 0")
+        value = getattr(args, flag)
+        if value is not None and not 0 <= value < float("inf"):  # NaN fails too.
+            parser.error(f"--{flag} must be a finite number >= 0, got {value}")
     if args.ema_decay is not None and not 0 <= args.ema_decay < 1:
         parser.error(f"--ema-decay must be in [0, 1), got {args.ema_decay}")
     updates = {

@@ -39,76 +39,105 @@ class Config:
     out: str = "runs/cifar_snapshot_ensemble"  # metrics.json, snapshots/, models
 
 
-def build(config, num_classes, mean, std, learning_rate):
+def train(config, name, schedule, data, classes, mean, std, snapshot_dir=None):
+    """One run: the training set on the device (flips and pad-4 crops in the
+    step, on every backend), `schedule` in the optimizer, a backup per run,
+    and with `snapshot_dir` a snapshot of the network after each cycle.
+    Returns the network, the training time and the snapshot callback."""
+    (x_train, y_train), test = data
     keras.utils.set_random_seed(config.seed)
+    backup_dir = os.path.join(config.out, name, "backup")
+    # Every epoch's batches depend on (seed, epoch) alone: a resumed run gets
+    # what the killed run would have.
+    start_epoch = min(recipekit.callbacks.backup_epoch(backup_dir), config.epochs - 1)
+    positions, pairs = recipekit.augment.epoch_indices(
+        len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
+    )
     with recipekit.distribute.strategy().scope():
-        model = recipekit.models.cifar_resnet(
-            config.depth,
-            num_classes,
-            mean=mean,
-            std=std,
+        net = recipekit.models.cifar_resnet(
+            config.depth, classes, mean=mean, std=std,
             weight_decay=config.weight_decay,
-        )
+        )  # fmt: skip
+        images = recipekit.augment.DeviceImages(
+            len(x_train), x_train.shape[1:], images=x_train, flip="random",
+            translate=4, seed=config.seed, name="training_set",
+        )  # fmt: skip
+        model = images.training_model(net)
+        loss = "sparse_categorical_crossentropy"
         model.compile(
-            optimizer=keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
-            loss="sparse_categorical_crossentropy",
+            keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True),
+            loss,
             metrics=["accuracy"],
         )
-    return model
+        net.compile(loss=loss, metrics=["accuracy"])  # Evaluated on its own.
+    callbacks = [
+        recipekit.callbacks.Validate(net, test, batch_size=512),
+        keras.callbacks.BackupAndRestore(backup_dir),
+    ]
+    snapshots = None
+    if snapshot_dir:
+        snapshots = recipekit.callbacks.SnapshotEnsemble(
+            config.snapshots, snapshot_dir, model=net
+        )
+        callbacks.append(snapshots)
+    start = time.perf_counter()
+    model.fit(
+        pairs,
+        y_train[positions],
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        steps_per_epoch=len(x_train) // config.batch_size,
+        callbacks=callbacks,
+        shuffle=False,  # epoch_indices shuffles, by epoch.
+    )
+    return net, time.perf_counter() - start, snapshots
 
 
 def main(config: Config) -> dict:
-    # Data
-    train_raw, class_names = recipekit.data.load(config.data, split="train")
-    test_raw, _ = recipekit.data.load(config.data, split="test")
-    mean, std = recipekit.data.channel_stats(train_raw)
-    policy = recipekit.augment.cifar_policy()
-    train = recipekit.data.pipeline(
-        train_raw, config.batch_size, training=True, augment=policy, seed=config.seed
-    )
-    test = recipekit.data.pipeline(test_raw, 512)
+    # Data: decoded once into uint8 arrays (no TensorFlow needed).
+    x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
+    x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
+    mean, std = recipekit.data.channel_stats(x_train)
+    steps = len(x_train) // config.batch_size
+    if steps < 1:
+        raise ValueError(
+            f"{config.data!r} has {len(x_train)} training images, fewer than one "
+            f"batch of {config.batch_size}; pass a smaller --batch-size."
+        )
+    data = ((x_train, y_train), (x_test, y_test))
+    run = (data, len(class_names), mean, std)
+    test = {"x": x_test, "y": y_test, "batch_size": 512, "verbose": 0}
     os.makedirs(config.out, exist_ok=True)
-    fit = {"epochs": config.epochs, "validation_data": test, "shuffle": False}
 
     # Model + Train 1: cyclic cosine annealing (per step, in the optimizer)
-    # with a snapshot at the end of each of the M cycles.
-    steps = int(train.cardinality())
+    # with a snapshot of the network at the end of each of the M cycles.
     cosine = recipekit.callbacks.SnapshotEnsemble.schedule(
         config.lr_max, config.epochs, steps, config.snapshots
     )
-    model = build(config, len(class_names), mean, std, cosine)
-    snapshots = recipekit.callbacks.SnapshotEnsemble(
-        config.snapshots, os.path.join(config.out, "snapshots")
+    snapshot_dir = os.path.join(config.out, "snapshots")
+    net, snapshot_time, snapshots = train(
+        config, "snapshot_run", cosine, *run, snapshot_dir
     )
-    start = time.perf_counter()
-    model.fit(train, callbacks=[snapshots], **fit)
-    snapshot_time = time.perf_counter() - start
 
     # Model + Train 2: the single-model baseline, step decay at 50% / 75%.
-    single = build(config, len(class_names), mean, std, config.learning_rate)
-    start = time.perf_counter()
-    single.fit(
-        train,
-        callbacks=[recipekit.callbacks.StepDecay.at_fractions(config.epochs)],
-        **fit,
+    step_decay = recipekit.optimizers.StepDecay.at_fractions(
+        config.learning_rate, config.epochs, steps
     )
-    single_time = time.perf_counter() - start
+    single, single_time, _ = train(config, "single", step_decay, *run)
 
     # Evaluate: each snapshot, the ensemble (one model, one pass), the baseline.
     each = []
     for path in snapshots.snapshots:
-        model.load_weights(path)
-        each.append(round(float(model.evaluate(test, verbose=0)[1]), 4))
-    ensemble = recipekit.models.ensemble_model(model, snapshots.snapshots)
+        net.load_weights(path)
+        each.append(round(float(net.evaluate(**test)[1]), 4))
+    ensemble = recipekit.models.ensemble_model(net, snapshots.snapshots)
     ensemble.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    ensemble_accuracy = round(float(ensemble.evaluate(test, verbose=0)[1]), 4)
+    ensemble_accuracy = round(float(ensemble.evaluate(**test)[1]), 4)
     ensemble.save(os.path.join(config.out, "ensemble.keras"))
     metrics = {
         "snapshot_accuracies": each,
         "ensemble_accuracy": ensemble_accuracy,
-        "single_model_step_decay_accuracy": round(
-            float(single.evaluate(test, verbose=0)[1]), 4
-        ),
+        "single_model_step_decay_accuracy": round(float(single.evaluate(**test)[1]), 4),
         "epochs": config.epochs,
         "snapshots": config.snapshots,
         "depth": config.depth,
@@ -117,6 +146,7 @@ def main(config: Config) -> dict:
             "snapshot_run": round(snapshot_time, 1),
             "single": round(single_time, 1),
         },
+        "backend": keras.backend.backend(),
         "device": recipekit.distribute.describe(),
     }
     with open(os.path.join(config.out, "metrics.json"), "w") as f:

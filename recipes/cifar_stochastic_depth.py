@@ -43,9 +43,21 @@ class Config:
 
 
 def train_one(config, rate, train, test, mean, std, num_classes):
+    """One run: the training set on the device (flips and pad-4 crops in the
+    step, on every backend), step decay in the optimizer, a backup per run."""
+    (x_train, y_train), (x_test, y_test) = train, test
     keras.utils.set_random_seed(config.seed)
+    out = os.path.join(config.out, f"rate_{rate}")
+    backup_dir = os.path.join(out, "backup")
+    steps = len(x_train) // config.batch_size
+    # Every epoch's batches depend on (seed, epoch) alone: a resumed run gets
+    # what the killed run would have.
+    start_epoch = min(recipekit.callbacks.backup_epoch(backup_dir), config.epochs - 1)
+    positions, pairs = recipekit.augment.epoch_indices(
+        len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
+    )
     with recipekit.distribute.strategy().scope():
-        model = recipekit.models.cifar_resnet(
+        net = recipekit.models.cifar_resnet(
             config.depth,
             num_classes,
             mean=mean,
@@ -54,31 +66,41 @@ def train_one(config, rate, train, test, mean, std, num_classes):
             stochastic_depth_rate=rate,
             stochastic_depth_mode=config.mode,
         )
+        images = recipekit.augment.DeviceImages(
+            len(x_train), x_train.shape[1:], images=x_train, flip="random",
+            translate=4, seed=config.seed, name="training_set",
+        )  # fmt: skip
+        model = images.training_model(net)
+        schedule = recipekit.optimizers.StepDecay.at_fractions(
+            config.learning_rate, config.epochs, steps, (0.5, 0.75)
+        )
+        loss = "sparse_categorical_crossentropy"
         model.compile(
-            optimizer=keras.optimizers.SGD(
-                config.learning_rate, momentum=0.9, nesterov=True
-            ),
-            loss="sparse_categorical_crossentropy",
+            keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True),
+            loss,
             metrics=["accuracy"],
         )
-    out = os.path.join(config.out, f"rate_{rate}")
-    os.makedirs(out, exist_ok=True)
+        net.compile(loss=loss, metrics=["accuracy"])  # Evaluated on its own.
     callbacks = [
-        recipekit.callbacks.StepDecay.at_fractions(config.epochs, (0.5, 0.75)),
-        keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
-        keras.callbacks.CSVLogger(os.path.join(out, "log.csv"), append=True),
+        recipekit.callbacks.Validate(net, (x_test, y_test), batch_size=512),
+        recipekit.callbacks.TrainingCurves(
+            os.path.join(out, "curves.png"), csv_path=os.path.join(out, "log.csv")
+        ),
+        keras.callbacks.BackupAndRestore(backup_dir),
     ]
     start = time.perf_counter()
     history = model.fit(
-        train,
+        pairs,
+        y_train[positions],
+        batch_size=config.batch_size,
         epochs=config.epochs,
-        validation_data=test,
+        steps_per_epoch=steps,
         callbacks=callbacks,
-        shuffle=False,  # The pipeline shuffles.
+        shuffle=False,  # epoch_indices shuffles, by epoch.
     )
     wall = time.perf_counter() - start
-    _, accuracy = model.evaluate(test, verbose=0)
-    model.save(os.path.join(out, "model.keras"))
+    _, accuracy = net.evaluate(x_test, y_test, batch_size=512, verbose=0)
+    net.save(os.path.join(out, "model.keras"))
     return {
         "final_rate": rate,
         "test_error": round(1 - float(accuracy), 4),
@@ -88,23 +110,28 @@ def train_one(config, rate, train, test, mean, std, num_classes):
 
 
 def main(config: Config) -> dict:
-    # Data
-    train_raw, class_names = recipekit.data.load(config.data, split="train")
-    test_raw, _ = recipekit.data.load(config.data, split="test")
-    mean, std = recipekit.data.channel_stats(train_raw)
-    train = recipekit.data.pipeline(
-        train_raw,
-        config.batch_size,
-        training=True,
-        augment=recipekit.augment.cifar_policy(),
-        seed=config.seed,
-    )
-    test = recipekit.data.pipeline(test_raw, 512)
+    # Data: decoded once into uint8 arrays (no TensorFlow needed).
+    x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
+    x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
+    mean, std = recipekit.data.channel_stats(x_train)
+    if len(x_train) < config.batch_size:
+        raise ValueError(
+            f"{config.data!r} has {len(x_train)} training images, fewer than one "
+            f"batch of {config.batch_size}; pass a smaller --batch-size."
+        )
 
     # Model + Train, twice: without, then with stochastic depth.
     os.makedirs(config.out, exist_ok=True)
     runs = {
-        name: train_one(config, rate, train, test, mean, std, len(class_names))
+        name: train_one(
+            config,
+            rate,
+            (x_train, y_train),
+            (x_test, y_test),
+            mean,
+            std,
+            len(class_names),
+        )
         for name, rate in (("without", 0.0), ("with", config.final_rate))
     }
 
@@ -115,6 +142,7 @@ def main(config: Config) -> dict:
         "data": config.data,
         "runs": runs,
         "paper_resnet110_cifar10_error": PAPER_ERROR,
+        "backend": keras.backend.backend(),
         "device": recipekit.distribute.describe(),
     }
     with open(os.path.join(config.out, "metrics.json"), "w") as f:
@@ -135,6 +163,7 @@ def parse_args(argv=None) -> Config:
     parser.add_argument("--epochs", type=int, help="epochs per run (default 500)")
     parser.add_argument("--final-rate", type=float, help="last block's drop rate")
     parser.add_argument("--mode", choices=("row", "batch"), help="drop granularity")
+    parser.add_argument("--batch-size", type=int, help="images per step (128)")
     parser.add_argument("--out", help="output folder")
     parser.add_argument(
         "--quick", action="store_true", help="ResNet-20, 4 epochs, bundled sample"
@@ -147,8 +176,9 @@ def parse_args(argv=None) -> Config:
         )
     if args.depth is not None and (args.depth < 8 or (args.depth - 2) % 6):
         parser.error(f"--depth must be 6n + 2 (20, 32, 44, 56, 110), got {args.depth}")
-    if args.epochs is not None and args.epochs < 1:
-        parser.error("--epochs must be >= 1")
+    for flag in ("epochs", "batch_size"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be >= 1")
     if args.final_rate is not None and not 0 <= args.final_rate < 1:
         parser.error(f"--final-rate must be in [0, 1), got {args.final_rate}")
     updates = {

@@ -106,43 +106,58 @@ def small_cnn(num_classes, mean, std):
 
 
 def cifar_part(config):
-    train_raw, names = recipekit.data.load(config.data, split="train")
+    # Data: uint8 arrays held on the device; flips and pad-4 crops in the step.
+    x_train, y_train, names = recipekit.data.load_arrays(config.data, "train")
     if config.train_images:
-        train_raw = train_raw.shuffle(60000, seed=0).take(config.train_images)
-    test_raw, _ = recipekit.data.load(config.data, split="test")
-    mean, std = recipekit.data.channel_stats(train_raw)
-    train = recipekit.data.pipeline(
-        train_raw, config.batch_size, training=True,
-        augment=recipekit.augment.cifar_policy(), seed=config.seed,
-    )  # fmt: skip
-    test = recipekit.data.pipeline(test_raw, 512)
-    steps = config.epochs * int(train.cardinality())
+        keep = np.random.default_rng(0).permutation(len(x_train))
+        keep = np.sort(keep[: config.train_images])
+        x_train, y_train = x_train[keep], y_train[keep]
+    x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
+    mean, std = recipekit.data.channel_stats(x_train)
+    steps_per_epoch = len(x_train) // config.batch_size
+    positions, pairs = recipekit.augment.epoch_indices(
+        len(x_train), config.batch_size, config.epochs, config.seed
+    )
+    steps = config.epochs * steps_per_epoch
     momentum = dict(config.learning_rates)["momentum"]
-    runs = {LABELS[n]: (n, lr, []) for n, lr in config.learning_rates}
+    runs = {LABELS[n]: (n, lr) for n, lr in config.learning_rates}
     schedules = keras.optimizers.schedules
-    step_decay = recipekit.callbacks.StepDecay.at_fractions(config.epochs)
+    runs["SGD+momentum, step decay"] = (
+        "momentum",
+        recipekit.optimizers.StepDecay.at_fractions(
+            momentum, config.epochs, steps_per_epoch
+        ),
+    )
     exponential = schedules.ExponentialDecay(momentum, steps, decay_rate=0.01)
-    runs["SGD+momentum, step decay"] = ("momentum", momentum, [step_decay])
-    runs["SGD+momentum, exponential decay"] = ("momentum", exponential, [])
+    runs["SGD+momentum, exponential decay"] = ("momentum", exponential)
     runs["SGD+momentum, cosine decay"] = (
         "momentum",
         schedules.CosineDecay(momentum, steps),
-        [],
     )
     results, curves = {}, {}
-    for label, (name, lr, callbacks) in runs.items():
+    for label, (name, lr) in runs.items():
         keras.utils.set_random_seed(config.seed)
-        model = small_cnn(len(names), mean, std)
-        model.compile(
-            optimizer=tour.OPTIMIZERS[name](lr),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+        net = small_cnn(len(names), mean, std)
+        images = recipekit.augment.DeviceImages(
+            len(x_train), x_train.shape[1:], images=x_train, flip="random",
+            translate=4, seed=config.seed,
+        )  # fmt: skip
+        model = images.training_model(net)
+        loss = "sparse_categorical_crossentropy"
+        model.compile(optimizer=tour.OPTIMIZERS[name](lr), loss=loss)
+        net.compile(loss=loss, metrics=["accuracy"])
         history = model.fit(
-            train, epochs=config.epochs, callbacks=callbacks, verbose=2, shuffle=False
+            pairs,
+            y_train[positions],
+            batch_size=config.batch_size,
+            epochs=config.epochs,
+            steps_per_epoch=steps_per_epoch,
+            verbose=2,
+            shuffle=False,  # epoch_indices shuffles, by epoch.
         )
         curves[label] = history.history["loss"]
-        results[label] = round(float(model.evaluate(test, verbose=0)[1]), 4)
+        _, accuracy = net.evaluate(x_test, y_test, batch_size=512, verbose=0)
+        results[label] = round(float(accuracy), 4)
         print(f"{label}: test accuracy {results[label]:.4f}")
     figure = Figure(figsize=(7.5, 5))
     axis = figure.subplots()

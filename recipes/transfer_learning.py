@@ -27,6 +27,7 @@ import json
 import os
 
 import keras
+import numpy as np
 
 import recipekit
 
@@ -71,45 +72,55 @@ def main(config: Config) -> dict:
     keras.utils.set_random_seed(config.seed)
     size = (config.image_size, config.image_size)
 
-    # Data
-    train_raw, names = recipekit.data.load(config.data, "train", image_size=size)
+    # Data: decoded once (resized) into uint8 arrays; no TensorFlow needed
+    # except for TFDS names.
+    x_train, y_train, names = recipekit.data.load_arrays(
+        config.data, "train", image_size=size
+    )
     if config.train_images:
-        train_raw = train_raw.shuffle(100_000, seed=config.seed).take(
-            config.train_images
-        )
-    train_raw = train_raw.cache()
-    test_raw, _ = recipekit.data.load(config.data, "test", image_size=size)
-    num_images = sum(1 for _ in train_raw)
+        keep = np.random.default_rng(config.seed).permutation(len(x_train))
+        keep = np.sort(keep[: config.train_images])
+        x_train, y_train = x_train[keep], y_train[keep]
+    x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test", image_size=size)
+    num_images = len(x_train)
     scenario, why = pick_scenario(config, num_images, len(names))
     print(f"{num_images} training images, {len(names)} classes; {why}")
-    policy = recipekit.augment.imagenet_policy(size=size, scale=(0.25, 1.0))
-    train = recipekit.data.pipeline(
-        train_raw, config.batch_size, training=True, augment=policy, seed=config.seed
-    )
-    test = recipekit.data.pipeline(test_raw, 128)
 
-    # Model
+    # Model; training runs a copy with the ImageNet augmentation in front
+    # (random resized crops, flips, color jitter, lighting: in the step, on
+    # every backend, the identity at inference).
     weights = None if config.weights == "none" else config.weights
+    policy = recipekit.augment.imagenet_policy(size=size, scale=(0.25, 1.0))
     with recipekit.distribute.strategy().scope():
         model, backbone = recipekit.models.transfer_model(
             config.backbone, len(names), (*size, 3), weights=weights
         )
+        inputs = keras.Input((*size, 3), name="images")
+        trainer = keras.Model(inputs, model(policy.as_layers(config.seed)(inputs)))
     metrics = {"scenario": scenario, "why": scenario and why, "phases": {}}
+    test = {"x": x_test, "y": y_test, "batch_size": 128, "verbose": 0}
+    loss = "sparse_categorical_crossentropy"
 
     def compile_and_fit(learning_rate, epochs):
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+        optimizer = keras.optimizers.Adam(learning_rate)
+        trainer.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+        model.compile(loss=loss, metrics=["accuracy"])
         if epochs:
-            model.fit(train, epochs=epochs, validation_data=test, shuffle=False)
-        return round(float(model.evaluate(test, verbose=0)[1]), 4)
+            trainer.fit(
+                x_train,
+                y_train,
+                batch_size=config.batch_size,
+                epochs=epochs,
+                validation_data=(x_test, y_test),
+            )
+        return round(float(model.evaluate(**test)[1]), 4)
 
     # Train
     if scenario == "linear":
         extractor = recipekit.transfer.feature_extractor(model)
-        features, labels = recipekit.transfer.extract_features(extractor, train_raw)
+        features, labels = recipekit.transfer.extract_features(
+            extractor, (x_train, y_train)
+        )
         probe = recipekit.transfer.linear_probe(
             features, labels, l2=config.l2, num_classes=len(names)
         )
@@ -127,10 +138,13 @@ def main(config: Config) -> dict:
         )
 
     # Evaluate, with flip test-time augmentation.
-    tta = recipekit.evaluate.evaluate_tta(model, test_raw, modes=("none", "flip"))
+    tta = recipekit.evaluate.evaluate_tta(
+        model, (x_test, y_test), modes=("none", "flip")
+    )
     metrics["tta_accuracy"] = {k: round(v, 4) for k, v in tta.items()}
     metrics.update(backbone=config.backbone, weights=config.weights, data=config.data)
     metrics["train_images"] = num_images
+    metrics["backend"] = keras.backend.backend()
     os.makedirs(config.out, exist_ok=True)
     model.save(os.path.join(config.out, "model.keras"))
     with open(os.path.join(config.out, "metrics.json"), "w") as f:

@@ -88,22 +88,40 @@ def test_the_jax_path_runs_with_tensorflow_blocked(tmp_path):
     }
 
 
-def test_the_tf_data_path_says_what_to_install(tmp_path):
+def test_augmentation_runs_without_tensorflow_and_tf_data_says_what_to_install(
+    tmp_path,
+):
     report = run_without_tensorflow(
         tmp_path,
         """
-        import json
+        import json, sys
+        import keras
+        import numpy as np
         import recipekit
+        x = np.random.default_rng(0).integers(0, 256, (4, 16, 16, 3), np.uint8)
+        policy = recipekit.augment.cifar_policy(brightness=0.4, lighting=0.1)
+        views = policy(x, seed=3)
+        model = keras.Sequential([keras.Input((16, 16, 3)), policy.as_layers(seed=0),
+                                  keras.layers.GlobalAveragePooling2D()])
+        pooled = model(x.astype("float32"), training=True)
         try:
-            recipekit.augment.cifar_policy()
+            recipekit.data.pipeline(None, 8)
             error = None
         except ModuleNotFoundError as e:
             error = str(e)
-        print(json.dumps({"error": error}))
+        print(json.dumps({
+            "views": [list(views.shape), str(views.dtype)],
+            "pooled": list(pooled.shape),
+            "tensorflow_loaded": "tensorflow" in sys.modules,
+            "error": error,
+        }))
         """,
     )
+    assert report["views"] == [[4, 16, 16, 3], "uint8"]
+    assert report["pooled"] == [4, 3]
+    assert report["tensorflow_loaded"] is False
     assert "needs TensorFlow (`pip install tensorflow`)" in report["error"]
-    assert "recipekit.augment.cifar_policy" in report["error"]
+    assert "recipekit.data.pipeline" in report["error"]
 
 
 def test_a_model_saved_here_predicts_the_same_on_jax_and_torch(tmp_path):

@@ -1,40 +1,37 @@
-"""Batched augmentation: ops and layers, on the device or in tf.data.
+"""Batched augmentation: ops, layers and policies, on the device or in tf.data.
 
-`DeviceImages` and `translate` are `keras.ops` code for every backend (the
-training set held and augmented on the accelerator). The other ops and the
-policies are the tf.data path and import TensorFlow when first used.
+Every op is `keras.ops` code: it runs on the backend's tensors (inside a
+model, on the accelerator, any backend) and on TensorFlow tensors inside
+`tf.data` (under any backend, as Keras's own preprocessing layers do), with
+the same random draws in both places. `albumentations_map` is the per-image
+tf.data path for albumentations pipelines and imports TensorFlow when used.
 """
 
 import importlib
 
 from recipekit._tensorflow import tensorflow
+from recipekit.augment._color import color_jitter
+from recipekit.augment._color_jitter_layer import ColorJitter
+from recipekit.augment._crop import pad_random_crop
 from recipekit.augment._device_images import DeviceImages, epoch_indices, translate
+from recipekit.augment._flip import alternating_flip, random_flip
+from recipekit.augment._lighting import IMAGENET_PCA, fit_pca_lighting, pca_lighting
+from recipekit.augment._pca_lighting_layer import PCALighting
+from recipekit.augment._policy import Policy, cifar_policy, imagenet_policy
+from recipekit.augment._preview import preview
+from recipekit.augment._random_pad_crop_layer import RandomPadCrop
+from recipekit.augment._random_resized_crop_layer import RandomResizedCrop
+from recipekit.augment._resized_crop import random_resized_crop
 
-# The tf.data path: names -> the module that defines them (TensorFlow inside).
-_TF_DATA = {
-    "albumentations_map": "_albumentations",
-    "color_jitter": "_color",
-    "ColorJitter": "_color_jitter_layer",
-    "pad_random_crop": "_crop",
-    "alternating_flip": "_flip",
-    "random_flip": "_flip",
-    "IMAGENET_PCA": "_lighting",
-    "fit_pca_lighting": "_lighting",
-    "pca_lighting": "_lighting",
-    "PCALighting": "_pca_lighting_layer",
-    "cifar_policy": "_policy",
-    "imagenet_policy": "_policy",
-    "preview": "_preview",
-    "RandomPadCrop": "_random_pad_crop_layer",
-    "RandomResizedCrop": "_random_resized_crop_layer",
-    "random_resized_crop": "_resized_crop",
-}
+# The tf.data-only path: names -> the module that defines them.
+_TF_DATA = {"albumentations_map": "_albumentations"}
 
 __all__ = [
     "IMAGENET_PCA",
     "ColorJitter",
     "DeviceImages",
     "PCALighting",
+    "Policy",
     "RandomPadCrop",
     "RandomResizedCrop",
     "albumentations_map",

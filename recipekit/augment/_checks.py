@@ -1,56 +1,144 @@
-"""Argument checks shared by the augmentation ops."""
+"""Argument checks and value-range handling shared by the augmentation ops."""
 
-import tensorflow as tf
+import math
+import sys
+
+import keras
+import numpy as np
 
 
-def check_images(images, name="images", channels=None) -> tf.Tensor:
+def dtype_name(images):
+    return keras.backend.standardize_dtype(images.dtype)
+
+
+def check_images(ops, images, name="images", channels=None):
     """Converts to a tensor and checks it is an NHWC batch of uint8 or floats."""
-    images = tf.convert_to_tensor(images)
-    if images.shape.rank != 4:
+    images = ops.convert_to_tensor(images)
+    shape = tuple(images.shape)
+    if len(shape) != 4:
         raise ValueError(
             f"Argument `{name}` must be a batch of images of shape (batch, height, "
-            f"width, channels). Received shape {images.shape}"
+            f"width, channels). Received shape {shape}"
         )
-    if not (images.dtype == tf.uint8 or images.dtype.is_floating):
+    dtype = dtype_name(images)
+    if dtype != "uint8" and "float" not in dtype:
         raise ValueError(
-            f"Argument `{name}` must be uint8 (0-255) or float (0-1). Received "
-            f"dtype {images.dtype.name}"
+            f"Argument `{name}` must be uint8 or float. Received dtype {dtype}"
         )
-    if channels is not None and images.shape[-1] != channels:
+    if channels is not None and shape[-1] != channels:
         raise ValueError(
-            f"Argument `{name}` must have {channels} channels. Received shape "
-            f"{images.shape}"
+            f"Argument `{name}` must have {channels} channels. Received shape {shape}"
         )
     return images
 
 
-def to_unit_float(images):
-    """Returns `(float32 images in [0, 1], restore)`; `restore` maps back to the
-    input's dtype and range, clipping (uint8 is rounded)."""
-    dtype = images.dtype
-    if dtype == tf.uint8:
+def check_value_range(value_range, images=None):
+    """`(low, high)` with finite low < high; uint8 images need (0, 255).
 
-        def restore(x):
-            return tf.cast(tf.round(tf.clip_by_value(x, 0.0, 1.0) * 255.0), tf.uint8)
+    When `images` holds concrete values (NumPy, an eager tensor: not inside a
+    traced function), floats outside the range are refused: float pixels in
+    0-255 declared as (0, 1) would otherwise be clipped to white.
+    """
+    if (
+        not isinstance(value_range, tuple | list)
+        or len(value_range) != 2
+        or not all(_is_number(v) and math.isfinite(v) for v in value_range)
+        or not value_range[0] < value_range[1]
+    ):
+        raise ValueError(
+            "Argument `value_range` must be (low, high) with low < high, e.g. "
+            f"(0, 255) or (0, 1). Received: value_range={value_range!r}"
+        )
+    value_range = (float(value_range[0]), float(value_range[1]))
+    if images is None:
+        return value_range
+    if not hasattr(images, "dtype"):
+        images = np.asarray(images)
+    dtype = dtype_name(images)
+    if dtype == "uint8" and value_range != (0.0, 255.0):
+        raise ValueError(
+            "uint8 images hold values 0-255: pass value_range=(0, 255). "
+            f"Received: value_range={value_range!r}"
+        )
+    values = _concrete(images)
+    if values is not None and values.size:
+        low, high = float(np.min(values)), float(np.max(values))
+        tolerance = 1e-3 * (value_range[1] - value_range[0])
+        if low < value_range[0] - tolerance or high > value_range[1] + tolerance:
+            hint = " (pixels 0-255: value_range=(0, 255))" if high > 1.5 else ""
+            raise ValueError(
+                f"The images hold values in [{low:g}, {high:g}], outside "
+                f"value_range={value_range!r}. Pass the range they use{hint}."
+            )
+    return value_range
 
-        return tf.cast(images, tf.float32) / 255.0, restore
 
-    def restore(x):
-        return tf.cast(tf.clip_by_value(x, 0.0, 1.0), dtype)
+def _is_number(value):
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
 
-    return tf.cast(images, tf.float32), restore
+
+def _concrete(images):
+    """The values as NumPy when they are concrete and on the host, else None.
+
+    Traced tensors (tf.data, tf.function, jax.jit) and PyTorch tensors (which
+    would need a device sync on every training step) are not checked.
+    """
+    if isinstance(images, np.ndarray):
+        return images
+    if "tensorflow" in sys.modules:
+        import tensorflow as tf
+
+        if isinstance(images, tf.Tensor):
+            return images.numpy() if tf.executing_eagerly() else None
+    if "jax" in sys.modules:
+        import jax
+
+        if isinstance(images, jax.Array):
+            try:
+                return np.asarray(images)
+            except jax.errors.TracerArrayConversionError:
+                return None
+    return None
 
 
 def check_factor(name, value, upper=None):
-    """A jitter strength: a number >= 0 (and <= `upper` if given)."""
+    """A jitter strength: a finite number >= 0 (and <= `upper` if given)."""
     if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
+        not _is_number(value)
+        or not math.isfinite(value)
         or value < 0
         or (upper is not None and value > upper)
     ):
         bound = f"in [0, {upper}]" if upper is not None else ">= 0"
         raise ValueError(
-            f"Argument `{name}` must be a number {bound}. Received: {name}={value!r}"
+            f"Argument `{name}` must be a finite number {bound}. Received: "
+            f"{name}={value!r}"
         )
     return float(value)
+
+
+def to_unit(ops, images, value_range):
+    """float32 images mapped from `value_range` to [0, 1], and `restore`, which
+    clips to [0, 1] and maps back to the input's range and dtype (uint8
+    rounded)."""
+    low, high = value_range
+    dtype = dtype_name(images)
+    x = ops.cast(images, "float32")
+    if (low, high) != (0.0, 1.0):
+        x = (x - low) * (1.0 / (high - low))
+
+    def restore(y):
+        y = ops.clip(y, 0.0, 1.0)
+        if (low, high) != (0.0, 1.0):
+            y = y * (high - low) + low
+        if dtype == "uint8":
+            y = ops.round(y)
+        return ops.cast(y, dtype)
+
+    return x, restore
+
+
+def batch_size(ops, images):
+    """The batch size: a Python int when static, else a scalar tensor."""
+    static = images.shape[0]
+    return static if static is not None else ops.shape(images)[0]

@@ -3,16 +3,12 @@
 import keras
 
 from recipekit.augment._checks import check_factor
-from recipekit.augment._color import color_jitter
-from recipekit.augment._layer_base import (
-    AugmentLayer,
-    check_value_range,
-    scale_to_unit,
-)
+from recipekit.augment._color import jitter_unit
+from recipekit.augment._layer_base import UnitRangeLayer
 
 
 @keras.saving.register_keras_serializable(package="recipekit")
-class ColorJitter(AugmentLayer):
+class ColorJitter(UnitRangeLayer):
     """Random brightness, contrast and saturation, drawn per image.
 
     The layer form of `recipekit.augment.color_jitter` (factors uniform in
@@ -36,8 +32,10 @@ class ColorJitter(AugmentLayer):
 
     Example:
 
-    >>> layer = recipekit.augment.ColorJitter(0.4, 0.4, 0.4)
-    >>> train = train.map(lambda x, y: (layer(x), y))
+    >>> layer = recipekit.augment.ColorJitter(0.4, 0.4, 0.4, seed=0)
+    >>> x = np.full((2, 8, 8, 3), 100, np.uint8)
+    >>> tuple(layer(x).shape)
+    (2, 8, 8, 3)
     """
 
     def __init__(
@@ -49,16 +47,14 @@ class ColorJitter(AugmentLayer):
         seed=None,
         **kwargs,
     ):
-        super().__init__(seed=seed, **kwargs)
+        super().__init__(value_range=value_range, seed=seed, **kwargs)
         self.brightness = check_factor("brightness", brightness)
         self.contrast = check_factor("contrast", contrast)
         self.saturation = check_factor("saturation", saturation)
-        self.value_range = check_value_range(value_range)
 
-    def augment(self, images, seed):
-        x, restore = scale_to_unit(images, self.value_range)
-        x = color_jitter(x, self.brightness, self.contrast, self.saturation, seed=seed)
-        return restore(x)
+    def augment_unit(self, ops, x, key):
+        strengths = (self.brightness, self.contrast, self.saturation)
+        return jitter_unit(ops, x, *strengths, key)
 
     def get_config(self):
         return {
@@ -66,5 +62,4 @@ class ColorJitter(AugmentLayer):
             "brightness": self.brightness,
             "contrast": self.contrast,
             "saturation": self.saturation,
-            "value_range": list(self.value_range),
         }

@@ -4,6 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from recipekit.augment._crop import shift_windows
+
 FLIPS = ("alternating", "random", "none")
 
 
@@ -46,32 +48,10 @@ def translate(images, pixels, seed=None, offsets=None):
     """
     if not pixels:
         return images
-    batch, height, width = ops.shape(images)[:3]
-    padded = ops.pad(
-        images, [[0, 0], [pixels, pixels], [pixels, pixels], [0, 0]], mode="reflect"
-    )
     if offsets is None:
+        batch = ops.shape(images)[0]
         offsets = keras.random.randint((batch, 2), 0, 2 * pixels + 1, seed=seed)
-    offsets = ops.cast(offsets, "int32")
-    # The offsets take 2 * pixels + 1 values per axis: one select per value
-    # (elementwise, no gather), first along rows, then along columns.
-    rows = _select_window(padded, offsets[:, 0], pixels, height, axis=1)
-    return _select_window(rows, offsets[:, 1], pixels, width, axis=2)
-
-
-def _select_window(x, offsets, pixels, size, axis):
-    """`x` cut to `size` along `axis`, starting at each image's own offset."""
-    chosen = None
-    for start in range(2 * pixels + 1):
-        window = (
-            x[:, start : start + size] if axis == 1 else x[:, :, start : start + size]
-        )
-        if chosen is None:
-            chosen = window
-        else:
-            here = ops.equal(offsets, start)[:, None, None, None]
-            chosen = ops.where(here, window, chosen)
-    return chosen
+    return shift_windows(ops, images, pixels, offsets)
 
 
 @keras.saving.register_keras_serializable(package="recipekit")
@@ -235,6 +215,26 @@ class DeviceImages(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *self.image_shape)
+
+    def training_model(self, net, *augmentations, name="training"):
+        """The model `fit` trains: `(index, epoch)` pairs -> this layer ->
+        `augmentations` (e.g. `ColorJitter`, `PCALighting`) -> `net`.
+
+        It shares `net`'s weights; evaluate, save and snapshot `net` itself.
+
+        Example:
+
+        >>> net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+        ...                         keras.layers.Dense(2)])
+        >>> layer = DeviceImages(10, (8, 8, 3), seed=0)
+        >>> layer.training_model(net).input_shape
+        (None, 2)
+        """
+        inputs = keras.Input((2,), dtype="int32", name="index_epoch")
+        x = self(inputs)
+        for layer in augmentations:
+            x = layer(x)
+        return keras.Model(inputs, net(x), name=name)
 
     # The images are the data, not model state: weight files, backups and
     # `.keras` files keep only the flip coins (a backup of CIFAR would

@@ -1,9 +1,18 @@
-"""Per-image random horizontal flips."""
+"""Per-image horizontal flips: random, or derandomized (alternating)."""
 
-import tensorflow as tf
+from recipekit import _random
+from recipekit.augment._backend import ops_for
+from recipekit.augment._checks import batch_size, check_images
 
-from recipekit.augment._checks import check_images
-from recipekit.augment._seed import make_seed
+
+def flip_where(ops, images, mirror):
+    """Mirrors left-right the images whose `mirror` (B,) entry is true."""
+    return ops.where(mirror[:, None, None, None], ops.flip(images, axis=2), images)
+
+
+def random_coins(ops, key, batch):
+    """(B,) booleans, each true with probability 0.5."""
+    return ops.equal(_random.randint(ops, key, (batch,), 2), 1)
 
 
 def random_flip(images, seed=None):
@@ -11,31 +20,23 @@ def random_flip(images, seed=None):
 
     Args:
         images: a batch `(B, H, W, C)`, uint8 or float.
-        seed: None, an int, or a shape-[2] integer tensor.
+        seed: None, an int, or a shape-(2,) integer tensor.
 
     Returns:
         The batch, same shape and dtype.
 
     Example:
 
-    >>> x = tf.zeros([8, 32, 32, 3], tf.uint8)
-    >>> recipekit.augment.random_flip(x, seed=0).shape
-    TensorShape([8, 32, 32, 3])
+    >>> x = np.zeros([8, 32, 32, 3], np.uint8)
+    >>> tuple(recipekit.augment.random_flip(x, seed=0).shape)
+    (8, 32, 32, 3)
     """
-    images = check_images(images)
-    flip = tf.random.stateless_uniform([tf.shape(images)[0]], make_seed(seed)) < 0.5
-    return tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
-
-
-def _hash_bits(indices, seed):
-    """One pseudo-random bit per integer index (a SplitMix64-style mix)."""
-    x = tf.cast(indices, tf.int64) + tf.cast(seed, tf.int64) * 0x3C6EF372
-    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 17))
-    x = (x * 0x7FEB352D) % (2**31)
-    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 15))
-    x = (x * 0x846CA68B) % (2**31)
-    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
-    return tf.equal(tf.bitwise.bitwise_and(x, 1), 1)
+    ops = ops_for(images, seed)
+    images = check_images(ops, images)
+    if images.shape[0] == 0:
+        return images
+    key = _random.make_key(ops, seed)
+    return flip_where(ops, images, random_coins(ops, key, batch_size(ops, images)))
 
 
 def alternating_flip(images, indices, epoch, seed=0):
@@ -60,19 +61,22 @@ def alternating_flip(images, indices, epoch, seed=0):
 
     Example:
 
-    >>> x = tf.zeros([8, 32, 32, 3], tf.uint8)
-    >>> recipekit.augment.alternating_flip(x, tf.range(8), epoch=1).shape
-    TensorShape([8, 32, 32, 3])
+    >>> x = np.zeros([8, 32, 32, 3], np.uint8)
+    >>> y = recipekit.augment.alternating_flip(x, np.arange(8), epoch=1)
+    >>> tuple(y.shape)
+    (8, 32, 32, 3)
     """
-    images = check_images(images)
-    indices = tf.convert_to_tensor(indices)
-    if not indices.dtype.is_integer or indices.shape.rank != 1:
+    ops = ops_for(images, indices, epoch)
+    images = check_images(ops, images)
+    indices = ops.convert_to_tensor(indices)
+    if "int" not in str(indices.dtype) or len(indices.shape) != 1:
         raise ValueError(
             "Argument `indices` must be a 1-D integer tensor, one id per image. "
-            f"Received dtype {indices.dtype.name}, shape {indices.shape}"
+            f"Received dtype {indices.dtype}, shape {tuple(indices.shape)}"
         )
-    if not isinstance(seed, int):
+    if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"Argument `seed` must be an int. Received: seed={seed!r}")
-    odd = tf.equal(tf.math.floormod(tf.cast(epoch, tf.int64), 2), 1)
-    flip = tf.math.logical_xor(_hash_bits(indices, seed), odd)
-    return tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
+    key = _random.make_key(ops, seed)
+    coin = ops.bitwise_and(_random.mix(ops, ops.cast(indices, "int32") + key), 1)
+    odd = ops.mod(ops.cast(epoch, "int32"), 2)
+    return flip_where(ops, images, ops.not_equal(coin, odd))

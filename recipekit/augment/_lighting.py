@@ -1,10 +1,17 @@
 """AlexNet-style PCA lighting noise (Krizhevsky et al., 2012)."""
 
 import numpy as np
-import tensorflow as tf
 
-from recipekit.augment._checks import check_factor, check_images, to_unit_float
-from recipekit.augment._seed import make_seed
+from recipekit import _random
+from recipekit.augment._backend import ops_for
+from recipekit.augment._checks import (
+    batch_size,
+    check_factor,
+    check_images,
+    check_value_range,
+    to_unit,
+)
+from recipekit.augment._color import layout
 from recipekit.data._stats import pixel_moments
 
 # Eigenvalues and eigenvectors (columns) of the RGB covariance of ImageNet pixels
@@ -72,26 +79,36 @@ def check_pca(eigenvalues, eigenvectors):
     return eigenvalues, eigenvectors
 
 
-def lighting_offsets(alpha, eigenvalues, eigenvectors):
-    """RGB offsets `eigenvectors @ (alpha * eigenvalues)` for alphas (B, 3)."""
-    scaled = alpha * tf.constant(eigenvalues, alpha.dtype)[None, :]
-    return tf.matmul(scaled, tf.constant(eigenvectors, alpha.dtype), transpose_b=True)
+def lighting_unit(ops, x, eigenvalues, eigenvectors, alpha_std, key):
+    """`pca_lighting` on [0, 1] float32 images with an int32 `key`."""
+    alpha = _random.normal(ops, key, (batch_size(ops, x), 3), alpha_std)
+    scaled = ops.multiply(alpha, eigenvalues.astype(np.float32))
+    offsets = ops.matmul(scaled, eigenvectors.T.astype(np.float32))
+    form = layout(ops)
+    return form.join(form.add_rgb(form.split(x), offsets))
 
 
-def pca_lighting(images, eigenvalues, eigenvectors, alpha_std=0.1, seed=None):
+def pca_lighting(
+    images, eigenvalues, eigenvectors, alpha_std=0.1, value_range=(0, 255), seed=None
+):
     """Adds AlexNet's PCA lighting noise, per image (Krizhevsky et al., 2012).
 
     Each image gets the RGB offset `eigenvectors @ (alpha * eigenvalues)` with
     `alpha ~ N(0, alpha_std)` drawn per image and per component, added to every
     pixel: a random shift along the principal axes of natural color variation.
-    Keras has no such layer.
+    Keras has no such layer. Runs in `keras.ops` on any backend, and in
+    `tf.data` on TensorFlow tensors.
 
     Args:
-        images: a batch `(B, H, W, 3)`, uint8 (0-255) or float (0-1).
-        eigenvalues: shape `(3,)`, from `fit_pca_lighting` or `IMAGENET_PCA[0]`.
+        images: a batch `(B, H, W, 3)`, uint8 or float.
+        eigenvalues: shape `(3,)` for pixels scaled to [0, 1], from
+            `fit_pca_lighting` or `IMAGENET_PCA[0]`.
         eigenvectors: shape `(3, 3)`, one eigenvector per column.
-        alpha_std: standard deviation of `alpha`, >= 0 (AlexNet: 0.1).
-        seed: None, an int, or a shape-[2] integer tensor.
+        alpha_std: standard deviation of `alpha`, a finite number >= 0
+            (AlexNet: 0.1).
+        value_range: the `(low, high)` range of the pixel values, `(0, 255)`
+            (the default) or `(0, 1)`; float images outside it are refused.
+        seed: None, an int, or a shape-(2,) integer tensor.
 
     Returns:
         The batch, same shape, dtype and range (clipped).
@@ -99,14 +116,18 @@ def pca_lighting(images, eigenvalues, eigenvectors, alpha_std=0.1, seed=None):
     Example:
 
     >>> values, vectors = recipekit.augment.IMAGENET_PCA
+    >>> x = np.full((4, 8, 8, 3), 128, np.uint8)
     >>> y = recipekit.augment.pca_lighting(x, values, vectors, 0.1, seed=0)
+    >>> tuple(y.shape)
+    (4, 8, 8, 3)
     """
     alpha_std = check_factor("alpha_std", alpha_std)
     eigenvalues, eigenvectors = check_pca(eigenvalues, eigenvectors)
-    images = check_images(images, channels=3)
-    x, restore = to_unit_float(images)
-    alpha = tf.random.stateless_normal(
-        [tf.shape(x)[0], 3], make_seed(seed), stddev=alpha_std
-    )
-    offsets = lighting_offsets(alpha, eigenvalues, eigenvectors)
-    return restore(x + offsets[:, None, None, :])
+    ops = ops_for(images, seed)
+    value_range = check_value_range(value_range, images)
+    images = check_images(ops, images, channels=3)
+    if not alpha_std or images.shape[0] == 0:
+        return images
+    x, restore = to_unit(ops, images, value_range)
+    key = _random.make_key(ops, seed)
+    return restore(lighting_unit(ops, x, eigenvalues, eigenvectors, alpha_std, key))

@@ -3,16 +3,12 @@
 import keras
 
 from recipekit.augment._checks import check_factor
-from recipekit.augment._layer_base import (
-    AugmentLayer,
-    check_value_range,
-    scale_to_unit,
-)
-from recipekit.augment._lighting import IMAGENET_PCA, check_pca, pca_lighting
+from recipekit.augment._layer_base import UnitRangeLayer
+from recipekit.augment._lighting import IMAGENET_PCA, check_pca, lighting_unit
 
 
 @keras.saving.register_keras_serializable(package="recipekit")
-class PCALighting(AugmentLayer):
+class PCALighting(UnitRangeLayer):
     """Adds `eigenvectors @ (alpha * eigenvalues)`, `alpha ~ N(0, alpha_std)`.
 
     The layer form of `recipekit.augment.pca_lighting` (Krizhevsky et al.,
@@ -32,8 +28,11 @@ class PCALighting(AugmentLayer):
 
     Example:
 
-    >>> values, vectors = recipekit.augment.fit_pca_lighting(train_images)
-    >>> layer = recipekit.augment.PCALighting(0.1, values, vectors)
+    >>> x = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), np.uint8)
+    >>> values, vectors = recipekit.augment.fit_pca_lighting(x)
+    >>> layer = recipekit.augment.PCALighting(0.1, values, vectors, seed=0)
+    >>> tuple(layer(x).shape)
+    (4, 8, 8, 3)
     """
 
     def __init__(
@@ -45,7 +44,7 @@ class PCALighting(AugmentLayer):
         seed=None,
         **kwargs,
     ):
-        super().__init__(seed=seed, **kwargs)
+        super().__init__(value_range=value_range, seed=seed, **kwargs)
         self.alpha_std = check_factor("alpha_std", alpha_std)
         if (eigenvalues is None) != (eigenvectors is None):
             raise ValueError(
@@ -55,12 +54,10 @@ class PCALighting(AugmentLayer):
         if eigenvalues is None:
             eigenvalues, eigenvectors = IMAGENET_PCA
         self.eigenvalues, self.eigenvectors = check_pca(eigenvalues, eigenvectors)
-        self.value_range = check_value_range(value_range)
 
-    def augment(self, images, seed):
-        x, restore = scale_to_unit(images, self.value_range)
-        x = pca_lighting(x, self.eigenvalues, self.eigenvectors, self.alpha_std, seed)
-        return restore(x)
+    def augment_unit(self, ops, x, key):
+        pca = (self.eigenvalues, self.eigenvectors)
+        return lighting_unit(ops, x, *pca, self.alpha_std, key)
 
     def get_config(self):
         return {
@@ -68,5 +65,4 @@ class PCALighting(AugmentLayer):
             "alpha_std": self.alpha_std,
             "eigenvalues": self.eigenvalues.tolist(),
             "eigenvectors": self.eigenvectors.tolist(),
-            "value_range": list(self.value_range),
         }

@@ -1,62 +1,96 @@
 """Augmentation policies: one callable that transforms a whole batch."""
 
 import keras
-import tensorflow as tf
 
-from recipekit.augment._checks import check_factor, check_images
-from recipekit.augment._color import color_jitter
+from recipekit import _random
+from recipekit.augment._backend import ops_for
+from recipekit.augment._checks import (
+    batch_size,
+    check_factor,
+    check_images,
+    check_value_range,
+    dtype_name,
+    to_unit,
+)
+from recipekit.augment._color import jitter_unit
 from recipekit.augment._color_jitter_layer import ColorJitter
-from recipekit.augment._crop import check_padding, pad_random_crop
-from recipekit.augment._flip import random_flip
-from recipekit.augment._lighting import IMAGENET_PCA, check_pca, pca_lighting
+from recipekit.augment._crop import check_padding, random_offsets, shift_windows
+from recipekit.augment._flip import flip_where, random_coins
+from recipekit.augment._lighting import IMAGENET_PCA, check_pca, lighting_unit
 from recipekit.augment._pca_lighting_layer import PCALighting
 from recipekit.augment._random_pad_crop_layer import RandomPadCrop
 from recipekit.augment._random_resized_crop_layer import RandomResizedCrop
 from recipekit.augment._resized_crop import (
     check_resized_crop_args,
-    random_resized_crop,
+    resized_crop,
 )
-from recipekit.augment._seed import make_seed, split_seed
 
 
 class Policy:
-    """A sequence of batched ops, each given its own seed split from one seed.
+    """Geometric steps, then the pixel-value steps, each with its own random
+    stream split from one seed.
 
-    Call it as `policy(images, seed=None)` or hand it to
+    Call it as `policy(images, seed=None)` on a batch, or hand it to
     `recipekit.data.pipeline(..., augment=policy)` or `Dataset.map` after
-    `.batch()`. `steps` lists `(name, op, kwargs)`.
+    `.batch()`. The same `keras.ops` code runs on TensorFlow tensors (in
+    `tf.data`, compiled with XLA, under any backend) and on the backend's own
+    tensors (on the device); the draws are the same in both places. `as_layers`
+    gives the same policy as Keras layers, to put inside a model.
     """
 
-    def __init__(self, name, steps, config, layers, jit_compile=True):
+    def __init__(self, name, config, geometric, color, layers, jit_compile=True):
         self.name = name
-        self.steps = steps
         self.config = config
+        self._geometric = geometric  # [(op(ops, images, key), ...)]
+        self._color = color  # op(ops, [0, 1] floats, key) or None
         self._layers = layers
+        self.value_range = config["value_range"]
+        self.output_size = config.get("size")
         self.jit_compile = bool(jit_compile)
-        # XLA fuses the policy's dozens of elementwise ops into a few loops:
-        # 5.3x faster on a CPU host (benchmarks/RESULTS.md). Compiled once per
-        # input shape and dtype.
-        self._compiled = tf.function(self._apply, jit_compile=self.jit_compile)
+        self._compiled = None
 
-    def _apply(self, images, seed):
-        for (_, op, kwargs), s in zip(
-            self.steps, split_seed(seed, len(self.steps)), strict=True
-        ):
-            images = op(images, seed=s, **kwargs)
+    def apply(self, ops, images, key):
+        """The policy on `images` with the namespace `ops` and an int32 `key`."""
+        for stream, op in enumerate(self._geometric):
+            images = op(ops, images, _random.subkey(ops, key, stream))
+        if self._color is not None:
+            x, restore = to_unit(ops, images, self.value_range)
+            stream = len(self._geometric)
+            images = restore(self._color(ops, x, _random.subkey(ops, key, stream)))
         return images
 
     def as_layers(self, seed=None):
         """The same policy as a serializable `keras.Sequential` of layers.
 
         Use it inside a model (augmenting on the accelerator in `fit`, identity
-        at inference). Layers see pixel values in [0, 255].
+        at inference). The layers see pixel values in `value_range`.
         """
         return keras.Sequential(self._layers(seed), name=self.name)
 
     def __call__(self, images, seed=None):
-        # The seed is drawn outside the compiled function: XLA has no stateful
-        # random ops, and a fixed seed must give the same result either way.
-        return self._compiled(check_images(images), make_seed(seed))
+        ops = ops_for(images, seed)
+        check_value_range(self.value_range, images)
+        images = check_images(ops, images)
+        if images.shape[0] == 0:
+            if self.output_size is None:
+                return images
+            shape = (0, *self.output_size, images.shape[-1])
+            return ops.zeros(shape, dtype_name(images))
+        seed = _random.seed_pair(ops, seed)
+        if ops is keras.ops and keras.backend.backend() != "tensorflow":
+            return self.apply(ops, images, _random.make_key(ops, seed))
+        # TensorFlow tensors: one XLA-compiled function (it fuses the dozens of
+        # elementwise ops into a few loops: 5.3x faster on a CPU host,
+        # benchmarks/RESULTS.md), traced once per input shape and dtype. The
+        # seed is drawn outside it: XLA has no stateful random ops.
+        if self._compiled is None:
+            import tensorflow as tf
+
+            def run(images, seed):
+                return self.apply(ops, images, _random.make_key(ops, seed))
+
+            self._compiled = tf.function(run, jit_compile=self.jit_compile)
+        return self._compiled(images, seed)
 
     def get_config(self):
         return dict(self.config)
@@ -66,44 +100,66 @@ class Policy:
         return f"{self.name}({args})"
 
 
-def _lighting_steps(lighting, pca):
-    if not lighting:
-        return []
-    eigenvalues, eigenvectors = check_pca(*pca)
-    kwargs = {
-        "eigenvalues": eigenvalues,
-        "eigenvectors": eigenvectors,
-        "alpha_std": lighting,
-    }
-    return [("pca_lighting", pca_lighting, kwargs)]
+def _pad_crop(padding, mode):
+    def op(ops, images, key):
+        check_padding(padding, mode, images.shape[1:3])
+        offsets = random_offsets(ops, key, batch_size(ops, images), padding)
+        return shift_windows(ops, images, padding, offsets, mode)
+
+    return op
+
+
+def _flip(ops, images, key):
+    return flip_where(ops, images, random_coins(ops, key, batch_size(ops, images)))
+
+
+def _resized_crop(size, scale, ratio):
+    def op(ops, images, key):
+        return resized_crop(ops, images, size, scale, ratio, key)
+
+    return op
+
+
+def _color_op(config, pca):
+    """Color jitter then PCA lighting in [0, 1] floats, or None when both are off."""
+    jitter = (config["brightness"], config["contrast"], config["saturation"])
+    lighting = config["lighting"]
+    if not (any(jitter) or lighting):
+        return None
+
+    def op(ops, x, key):
+        if any(jitter):
+            x = jitter_unit(ops, x, *jitter, _random.subkey(ops, key, 0))
+        if lighting:
+            x = lighting_unit(ops, x, *pca, lighting, _random.subkey(ops, key, 1))
+        return x
+
+    return op
 
 
 def _color_layers(config, pca, seed):
     layers = []
+    value_range = config["value_range"]
     if config["brightness"] or config["contrast"] or config["saturation"]:
         layers.append(
             ColorJitter(
                 config["brightness"],
                 config["contrast"],
                 config["saturation"],
+                value_range=value_range,
                 seed=seed,
             )
         )
     if config["lighting"]:
         values, vectors = pca
-        layers.append(PCALighting(config["lighting"], values, vectors, seed=seed))
+        layers.append(
+            PCALighting(config["lighting"], values, vectors, value_range, seed=seed)
+        )
     return layers
 
 
 def _check_strengths(**strengths):
     return [check_factor(name, value) for name, value in strengths.items()]
-
-
-def _jitter_steps(brightness, contrast, saturation):
-    if not (brightness or contrast or saturation):
-        return []
-    kwargs = {"brightness": brightness, "contrast": contrast, "saturation": saturation}
-    return [("color_jitter", color_jitter, kwargs)]
 
 
 def cifar_policy(
@@ -115,6 +171,7 @@ def cifar_policy(
     saturation=0.0,
     lighting=0.0,
     pca=None,
+    value_range=(0, 255),
     jit_compile=True,
 ):
     """The CIFAR augmentation: pad-and-crop, flip, optional jitter and lighting.
@@ -136,7 +193,10 @@ def cifar_policy(
         lighting: `alpha_std` of PCA lighting (0 = off; AlexNet used 0.1).
         pca: `(eigenvalues, eigenvectors)` for lighting, e.g. from
             `fit_pca_lighting(train)`; default `IMAGENET_PCA`.
-        jit_compile: compile the policy with XLA (5.3x faster on CPU).
+        value_range: `(low, high)` of the pixel values, `(0, 255)` (the
+            default, as in Keras's own layers) or `(0, 1)`.
+        jit_compile: compile the policy with XLA on the tf.data path (5.3x
+            faster on CPU).
 
     Returns:
         A callable `policy(images, seed=None) -> images`, same dtype.
@@ -153,12 +213,8 @@ def cifar_policy(
         saturation=saturation,
         lighting=lighting,
     )
-    steps = [("pad_random_crop", pad_random_crop, {"padding": padding, "mode": mode})]
-    if flip:
-        steps.append(("random_flip", random_flip, {}))
-    steps += _jitter_steps(brightness, contrast, saturation)
-    pca = pca if pca is not None else IMAGENET_PCA
-    steps += _lighting_steps(lighting, pca)
+    geometric = [_pad_crop(padding, mode)] + ([_flip] if flip else [])
+    pca = check_pca(*pca) if pca is not None else IMAGENET_PCA
     config = {
         "padding": padding,
         "mode": mode,
@@ -167,6 +223,7 @@ def cifar_policy(
         "contrast": contrast,
         "saturation": saturation,
         "lighting": lighting,
+        "value_range": check_value_range(value_range),
     }
 
     def layers(seed):
@@ -175,7 +232,8 @@ def cifar_policy(
             out.append(keras.layers.RandomFlip("horizontal", seed=seed))
         return out + _color_layers(config, pca, seed)
 
-    return Policy("cifar_policy", steps, config, layers, jit_compile)
+    color = _color_op(config, pca)
+    return Policy("cifar_policy", config, geometric, color, layers, jit_compile)
 
 
 def imagenet_policy(
@@ -188,6 +246,7 @@ def imagenet_policy(
     saturation=0.4,
     lighting=0.1,
     pca=None,
+    value_range=(0, 255),
     jit_compile=True,
 ):
     """The ImageNet training augmentation, for transfer learning at e.g. 224 px.
@@ -207,7 +266,9 @@ def imagenet_policy(
         saturation: color-jitter strength (0 = off).
         lighting: `alpha_std` of PCA lighting (0 = off).
         pca: `(eigenvalues, eigenvectors)`; default `IMAGENET_PCA`.
-        jit_compile: compile the policy with XLA.
+        value_range: `(low, high)` of the pixel values, `(0, 255)` (the
+            default) or `(0, 1)`.
+        jit_compile: compile the policy with XLA on the tf.data path.
 
     Returns:
         A callable `policy(images, seed=None) -> images` of shape
@@ -226,14 +287,11 @@ def imagenet_policy(
     )
     size, scale, ratio = check_resized_crop_args(size, scale, ratio)
     crop = {"size": size, "scale": scale, "ratio": ratio}
-    steps = [("random_resized_crop", random_resized_crop, crop)]
-    if flip:
-        steps.append(("random_flip", random_flip, {}))
-    steps += _jitter_steps(brightness, contrast, saturation)
-    pca = pca if pca is not None else IMAGENET_PCA
-    steps += _lighting_steps(lighting, pca)
+    geometric = [_resized_crop(size, scale, ratio)] + ([_flip] if flip else [])
+    pca = check_pca(*pca) if pca is not None else IMAGENET_PCA
     config = {**crop, "flip": bool(flip), "brightness": brightness}
     config.update(contrast=contrast, saturation=saturation, lighting=lighting)
+    config["value_range"] = check_value_range(value_range)
 
     def layers(seed):
         out = [RandomResizedCrop(size, scale, ratio, seed=seed)]
@@ -241,4 +299,5 @@ def imagenet_policy(
             out.append(keras.layers.RandomFlip("horizontal", seed=seed))
         return out + _color_layers(config, pca, seed)
 
-    return Policy("imagenet_policy", steps, config, layers, jit_compile)
+    color = _color_op(config, pca)
+    return Policy("imagenet_policy", config, geometric, color, layers, jit_compile)

@@ -4,7 +4,8 @@ import os
 import textwrap
 
 import numpy as np
-import tensorflow as tf
+
+from recipekit.data._stats import is_tf_dataset
 
 
 def preview(dataset, policy, path, num_images=8, num_views=4, seed=0, class_names=None):
@@ -14,7 +15,8 @@ def preview(dataset, policy, path, num_images=8, num_views=4, seed=0, class_name
 
     Args:
         dataset: a `tf.data.Dataset` of `(image, label)` or images, unbatched
-            (e.g. from `recipekit.data.load`).
+            (e.g. from `recipekit.data.load`), or arrays: images `(N, H, W, C)`
+            or `(images, labels)`.
         policy: a batch transform `policy(images, seed=None)`.
         path: the PNG file to write (folders are created).
         num_images: rows (images taken from the start of the dataset).
@@ -37,29 +39,26 @@ def preview(dataset, policy, path, num_images=8, num_views=4, seed=0, class_name
             "Arguments `num_images` and `num_views` must be >= 1. Received: "
             f"num_images={num_images}, num_views={num_views}"
         )
-    elements = list(dataset.take(num_images))
-    if not elements:
+    images, labels = _first(dataset, num_images)
+    if not len(images):
         raise ValueError("preview() got an empty dataset.")
-    if isinstance(elements[0], tuple):
-        images = tf.stack([e[0] for e in elements])
-        labels = [int(e[1]) for e in elements]
-    else:
-        images, labels = tf.stack(elements), None
     views = [
-        policy(images, seed=tf.constant([seed, v], tf.int64)) for v in range(num_views)
+        np.asarray(policy(images, seed=np.array([seed, v], np.int32)))
+        for v in range(num_views)
     ]
+    low, high = getattr(policy, "value_range", (0, 255))
 
     def show(axis, image):
         image = np.asarray(image)
         if image.dtype != np.uint8:
-            image = np.clip(image, 0.0, 1.0)
+            image = np.clip((image - low) / (high - low), 0.0, 1.0)
         axis.imshow(image, interpolation="nearest")
         axis.set_xticks([])
         axis.set_yticks([])
 
-    figure = Figure(figsize=(1.4 * (num_views + 1), 1.4 * len(elements)))
-    axes = figure.subplots(len(elements), num_views + 1, squeeze=False)
-    for row in range(len(elements)):
+    figure = Figure(figsize=(1.4 * (num_views + 1), 1.4 * len(images)))
+    axes = figure.subplots(len(images), num_views + 1, squeeze=False)
+    for row in range(len(images)):
         show(axes[row, 0], images[row])
         for v in range(num_views):
             show(axes[row, v + 1], views[v][row])
@@ -75,3 +74,17 @@ def preview(dataset, policy, path, num_images=8, num_views=4, seed=0, class_name
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     figure.savefig(path, dpi=100)
     return path
+
+
+def _first(dataset, count):
+    """The first `count` images as a NumPy batch, and their labels (or None)."""
+    if is_tf_dataset(dataset):
+        elements = list(dataset.take(count).as_numpy_iterator())
+        if elements and isinstance(elements[0], tuple):
+            images = np.stack([e[0] for e in elements])
+            return images, [int(e[1]) for e in elements]
+        return np.stack(elements) if elements else np.zeros((0,)), None
+    if isinstance(dataset, tuple):
+        images, labels = dataset
+        return np.asarray(images[:count]), [int(v) for v in labels[:count]]
+    return np.asarray(dataset[:count]), None

@@ -2,7 +2,8 @@
 
 import keras
 
-from recipekit.augment._crop import check_padding, pad_random_crop
+from recipekit.augment._checks import batch_size
+from recipekit.augment._crop import check_padding, random_offsets, shift_windows
 from recipekit.augment._layer_base import AugmentLayer
 
 
@@ -37,8 +38,10 @@ class RandomPadCrop(AugmentLayer):
         self.padding = padding
         self.mode = mode
 
-    def augment(self, images, seed):
-        return pad_random_crop(images, self.padding, self.mode, seed=seed)
+    def augment(self, ops, images, key):
+        check_padding(self.padding, self.mode, images.shape[1:3])
+        offsets = random_offsets(ops, key, batch_size(ops, images), self.padding)
+        return shift_windows(ops, images, self.padding, offsets, self.mode)
 
     def get_config(self):
         return {**super().get_config(), "padding": self.padding, "mode": self.mode}

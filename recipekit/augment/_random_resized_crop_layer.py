@@ -2,8 +2,14 @@
 
 import keras
 
+from recipekit.augment._backend import ops_for
+from recipekit.augment._checks import dtype_name
 from recipekit.augment._layer_base import AugmentLayer
-from recipekit.augment._resized_crop import check_resized_crop_args, random_resized_crop
+from recipekit.augment._resized_crop import (
+    cast_like,
+    check_resized_crop_args,
+    resized_crop,
+)
 
 
 @keras.saving.register_keras_serializable(package="recipekit")
@@ -38,11 +44,12 @@ class RandomResizedCrop(AugmentLayer):
     def call(self, inputs, training=True):
         if training:
             return super().call(inputs, training=True)
-        resized = keras.ops.image.resize(inputs, self.size, interpolation="bilinear")
-        return keras.ops.cast(resized, inputs.dtype)
+        ops = ops_for(inputs)
+        resized = ops.image.resize(inputs, self.size, interpolation="bilinear")
+        return cast_like(ops, resized, dtype_name(inputs))
 
-    def augment(self, images, seed):
-        return random_resized_crop(images, self.size, self.scale, self.ratio, seed)
+    def augment(self, ops, images, key):
+        return resized_crop(ops, images, self.size, self.scale, self.ratio, key)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-3], *self.size, input_shape[-1])

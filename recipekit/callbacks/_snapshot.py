@@ -31,6 +31,10 @@ class SnapshotEnsemble(keras.callbacks.Callback):
     Args:
         num_snapshots: number of cycles and snapshots M (>= 1).
         directory: where to write snapshots, or None to keep them in memory.
+        model: the model whose weights are snapshotted; default the model
+            being trained. Pass the network when `fit` trains a wrapper around
+            it (`DeviceImages.training_model(net)`), so the snapshots load
+            into the network and `ensemble_model(net, snapshots)`.
 
     Example:
 
@@ -42,9 +46,14 @@ class SnapshotEnsemble(keras.callbacks.Callback):
     >>> ensemble = recipekit.models.ensemble_model(model, snapshots.snapshots)
     """
 
-    def __init__(self, num_snapshots, directory=None):
+    def __init__(self, num_snapshots, directory=None, model=None):
         super().__init__()
         _check_count(num_snapshots)
+        if model is not None and not isinstance(model, keras.Model):
+            raise ValueError(
+                f"Argument `model` must be a keras.Model or None. Received: {model!r}"
+            )
+        self._target = model
         if directory is not None:
             try:
                 os.makedirs(directory, exist_ok=True)
@@ -131,12 +140,13 @@ class SnapshotEnsemble(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.cycle_epochs == 0:
             index = len(self._snapshots)
+            target = self._target if self._target is not None else self.model
             if self.directory is None:
-                self._snapshots.append([np.array(w) for w in self.model.get_weights()])
+                self._snapshots.append([np.array(w) for w in target.get_weights()])
             else:
                 path = self._path(index)
                 with atomic_path(path, ".weights.h5") as tmp:
-                    self.model.save_weights(tmp)
+                    target.save_weights(tmp)
                 self._snapshots.append(path)
         if logs is not None:
             logs["snapshots"] = len(self._snapshots)

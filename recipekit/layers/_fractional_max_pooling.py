@@ -3,66 +3,51 @@
 import math
 
 import keras
+from keras import ops
 
+from recipekit import _random
 from recipekit._sublayers import sublayers
 from recipekit.layers._checks import check_seed
-
-
-def _tensorflow():
-    """TensorFlow, which this layer's pooling is still written in."""
-    if keras.backend.backend() != "tensorflow":
-        raise NotImplementedError(
-            "FractionalMaxPooling2D runs on Keras's TensorFlow backend only so "
-            f"far (this is {keras.backend.backend()!r}); set KERAS_BACKEND="
-            "tensorflow for it."
-        )
-    import tensorflow as tf
-
-    return tf
-
 
 TEST_MODES = ("fixed", "random")
 
 
-def pooling_sequence(in_size, out_size, pseudo_random, seed=None, u=None):
+def pooling_sequence(in_size, out_size, pseudo_random, key=None, u=None):
     """Region boundaries `a_0 = 0 < a_1 < ... < a_out = in_size` (int32).
 
     Pseudo-random (Graham's eq. 3): `a_i = ceil(alpha (i + u)) - ceil(alpha u)`
-    with `alpha = in / out` and `u` drawn uniformly (or given). Random: `out`
-    steps of `floor(alpha)` or `ceil(alpha)`, the longer ones at random places.
+    with `alpha = in / out` and `u` drawn uniformly from the int32 `key` (or
+    given). Random: `out` steps of `floor(alpha)` or `ceil(alpha)`, the longer
+    ones at random places.
     """
-    tf = _tensorflow()
     alpha = in_size / out_size
     if pseudo_random:
         if u is None:
-            u = tf.random.stateless_uniform([], seed, dtype=tf.float64)
-        u = tf.cast(u, tf.float64)
-        i = tf.range(out_size, dtype=tf.float64)
-        seq = tf.math.ceil(alpha * (i + u)) - tf.math.ceil(alpha * u)
-        seq = tf.concat([tf.cast(seq, tf.int32), [in_size]], axis=0)
-        return seq
+            u = _random.uniform(ops, key, (1,))[0]
+        i = ops.arange(out_size, dtype="float32")
+        seq = ops.ceil(alpha * (i + u)) - ops.ceil(alpha * u)
+        end = ops.full((1,), in_size, dtype="int32")
+        return ops.concatenate([ops.cast(seq, "int32"), end], axis=0)
     short, extra = divmod(in_size, out_size)
-    ranks = tf.argsort(tf.argsort(tf.random.stateless_uniform([out_size], seed)))
-    steps = short + tf.cast(ranks < extra, tf.int32)
-    return tf.concat([[0], tf.cumsum(steps)], axis=0)
+    ranks = ops.argsort(ops.argsort(_random.uniform(ops, key, (out_size,))))
+    steps = short + ops.cast(ops.less(ranks, extra), "int32")
+    return ops.concatenate([ops.zeros((1,), "int32"), ops.cumsum(steps)], axis=0)
 
 
 def _pool_axis(x, seq, axis, overlapping):
-    tf = _tensorflow()
     in_size = x.shape[axis]
-    seq = tf.cast(seq, tf.int32)
+    seq = ops.cast(seq, "int32")
     out_size = seq.shape[0] - 1
     span = math.ceil(in_size / out_size) + 2  # Longest region, with overlap.
     last = seq[1:] if overlapping else seq[1:] - 1
-    last = tf.minimum(last, in_size - 1)
-    index = seq[:-1, None] + tf.range(span)[None, :]
-    index = tf.minimum(index, last[:, None])  # Repeats do not change a max.
-    gathered = tf.gather(x, tf.reshape(index, [-1]), axis=axis)
-    shape = tf.concat(
-        [tf.shape(gathered)[:axis], [out_size, span], tf.shape(gathered)[axis + 1 :]],
-        axis=0,
-    )
-    return tf.reduce_max(tf.reshape(gathered, shape), axis=axis + 1)
+    last = ops.minimum(last, in_size - 1)
+    index = seq[:-1, None] + ops.arange(span, dtype="int32")[None, :]
+    index = ops.minimum(index, last[:, None])  # Repeats do not change a max.
+    gathered = ops.take(x, ops.reshape(index, (-1,)), axis=axis)
+    shape = list(x.shape)
+    shape[0] = -1
+    shape[axis : axis + 1] = [out_size, span]
+    return ops.max(ops.reshape(gathered, shape), axis=axis + 1)
 
 
 def max_pool_regions(images, row_seq, col_seq, overlapping=True):
@@ -89,9 +74,10 @@ class FractionalMaxPooling2D(keras.layers.Layer):
     `tf.nn.fractional_max_pool` does), from a `keras.random.SeedGenerator`, so
     a seeded layer repeats exactly. `tf.nn.fractional_max_pool` itself cannot be
     both random per step and seedable (a non-zero seed fixes its layout
-    forever), so the regions are built here and pooled with gathers; the tests
-    check the result equals the TensorFlow op for the same regions. This also
-    compiles with XLA and runs on TPUs.
+    forever), so the regions are built here in `keras.ops` and pooled with
+    gathers, on every backend; the tests check the result equals the
+    TensorFlow op for the same regions. This also compiles with XLA and runs
+    on TPUs.
 
     At inference the layout is fixed: the pseudo-random sequence with `u = 0.5`
     (deterministic). `test_mode="random"` keeps random layouts at inference, so
@@ -168,15 +154,13 @@ class FractionalMaxPooling2D(keras.layers.Layer):
         self._out_sizes(input_shape)
 
     def call(self, inputs, training=None):
-        tf = _tensorflow()
         height, width = inputs.shape[1], inputs.shape[2]
         out_h, out_w = self._out_sizes(inputs.shape)
         if training or self.test_mode == "random":
-            seeds = tf.random.experimental.stateless_split(
-                tf.cast(self.seed_generator.next(), tf.int64), 2
-            )
-            rows = pooling_sequence(height, out_h, self.pseudo_random, seeds[0])
-            cols = pooling_sequence(width, out_w, self.pseudo_random, seeds[1])
+            key = _random.make_key(ops, self.seed_generator.next())
+            keys = [_random.subkey(ops, key, i) for i in range(2)]
+            rows = pooling_sequence(height, out_h, self.pseudo_random, keys[0])
+            cols = pooling_sequence(width, out_w, self.pseudo_random, keys[1])
         else:
             rows = pooling_sequence(height, out_h, True, u=0.5)
             cols = pooling_sequence(width, out_w, True, u=0.5)

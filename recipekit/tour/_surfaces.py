@@ -3,14 +3,15 @@
 import dataclasses
 
 import keras
-import tensorflow as tf
+import numpy as np
 
 
 @dataclasses.dataclass(frozen=True)
 class Surface:
     """A 2-D function to optimise, with a start point and a plotting window.
 
-    `loss(x, y)` takes tensors and must be differentiable by TensorFlow.
+    `loss(x, y)` is written with arithmetic operators only, so it takes NumPy
+    arrays and any backend's tensors, and the backend differentiates it.
     """
 
     name: str
@@ -90,7 +91,5 @@ OPTIMIZERS = {
 def grid(surface, points=200):
     """`(X, Y, Z)` arrays of the loss over the surface's window, for contours."""
     x0, x1, y0, y1 = surface.window
-    xs = tf.linspace(x0, x1, points)
-    ys = tf.linspace(y0, y1, points)
-    X, Y = tf.meshgrid(xs, ys)
-    return X.numpy(), Y.numpy(), surface.loss(X, Y).numpy()
+    X, Y = np.meshgrid(np.linspace(x0, x1, points), np.linspace(y0, y1, points))
+    return X, Y, surface.loss(X, Y)

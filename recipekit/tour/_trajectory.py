@@ -1,38 +1,70 @@
 """Optimizer paths on 2-D surfaces, with the real Keras optimizers."""
 
+import contextlib
+
 import keras
 import numpy as np
 import scipy.optimize
-import tensorflow as tf
 
 
 def keras_trajectory(optimizer, surface, steps):
     """Runs a Keras optimizer on `surface` from its start; returns the path.
 
-    The point is a `keras.Variable`, the gradient comes from `tf.GradientTape`,
-    and `optimizer.apply_gradients` makes the step: exactly what `model.fit`
-    does to a weight.
+    The point is a `keras.Variable`, the gradient comes from the backend's
+    own autodiff, and `optimizer.apply_gradients` makes the step: exactly
+    what `model.fit` does to a weight, on any backend.
 
     Returns:
         An array `(steps + 1, 2)` of positions, the start first.
     """
-    point = keras.Variable(np.asarray(surface.start, np.float64), dtype="float64")
-    optimizer.build([point])
-
-    @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            loss = surface(point.value)
-        optimizer.apply_gradients([(tape.gradient(loss, point.value), point)])
-
-    path = [np.array(point.numpy())]
-    for _ in range(steps):
-        step()
-        path.append(np.array(point.numpy()))
+    with _float64():
+        point = keras.Variable(np.asarray(surface.start, np.float64), dtype="float64")
+        optimizer.build([point])
+        fun = _value_and_gradient(surface)
+        path = [keras.ops.convert_to_numpy(point)]
+        for _ in range(steps):
+            _, gradient = fun(path[-1])
+            gradient = keras.ops.convert_to_tensor(gradient, dtype="float64")
+            optimizer.apply_gradients([(gradient, point)])
+            path.append(keras.ops.convert_to_numpy(point))
     return np.stack(path)
 
 
+def _float64():
+    """float64 for the duration (JAX computes in float32 unless asked)."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.enable_x64(True)
+    return contextlib.nullcontext()
+
+
 def _value_and_gradient(surface):
+    """`fun(xy) -> (loss, gradient)` on NumPy, by the backend's autodiff."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        grad = jax.value_and_grad(lambda xy: surface(xy))
+
+        def fun(xy):
+            with _float64():
+                loss, gradient = grad(jax.numpy.asarray(xy, jax.numpy.float64))
+                return float(loss), np.asarray(gradient, np.float64)
+
+        return fun
+    if backend == "torch":
+        import torch
+
+        def fun(xy):
+            point = torch.tensor(xy, dtype=torch.float64, requires_grad=True)
+            loss = surface(point)
+            loss.backward()
+            return float(loss), point.grad.numpy()
+
+        return fun
+    import tensorflow as tf
+
     def fun(xy):
         point = tf.constant(xy, tf.float64)
         with tf.GradientTape() as tape:

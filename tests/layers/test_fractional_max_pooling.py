@@ -1,32 +1,33 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import recipekit
+from recipekit import _random
 from recipekit.layers import FractionalMaxPooling2D
 from recipekit.layers._fractional_max_pooling import max_pool_regions, pooling_sequence
-
-# FractionalMaxPooling2D is written in TensorFlow ops so far.
-pytestmark = pytest.mark.tf_only
 
 
 @pytest.mark.parametrize("overlapping", [True, False])
 @pytest.mark.parametrize("pseudo_random", [True, False])
 def test_regions_match_tensorflow_op(overlapping, pseudo_random):
-    x = tf.constant(
-        np.random.default_rng(0).normal(size=(2, 11, 13, 3)).astype(np.float32)
-    )
+    """The keras.ops pooling on this backend against TensorFlow's kernel."""
+    tf = pytest.importorskip("tensorflow")
+    x = np.random.default_rng(0).normal(size=(2, 11, 13, 3)).astype(np.float32)
     out, rows, cols = tf.nn.fractional_max_pool(
         x, [1, 1.414, 1.6, 1], pseudo_random=pseudo_random, overlapping=overlapping
     )
-    np.testing.assert_array_equal(max_pool_regions(x, rows, cols, overlapping), out)
+    pooled = max_pool_regions(
+        keras.ops.convert_to_tensor(x), rows.numpy(), cols.numpy(), overlapping
+    )
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(pooled), out.numpy())
 
 
 @pytest.mark.parametrize("pseudo_random", [True, False])
 def test_sequences_are_valid(pseudo_random):
     for seed in range(20):
-        seq = pooling_sequence(32, 22, pseudo_random, tf.constant([seed, 1])).numpy()
+        key = _random.make_key(keras.ops, seed)
+        seq = keras.ops.convert_to_numpy(pooling_sequence(32, 22, pseudo_random, key))
         steps = np.diff(seq)
         assert seq[0] == 0 and seq[-1] == 32 and len(seq) == 23
         assert set(steps) <= {1, 2}

@@ -5,9 +5,6 @@ import os
 import pytest
 from PIL import Image
 
-# The optimizer tour is written with TensorFlow.
-pytestmark = pytest.mark.tf_only
-
 
 def test_tour_writes_figures_and_results(load_recipe, tiny_npz, tmp_path):
     recipe = load_recipe("optimizers_tour")

@@ -4,9 +4,7 @@ import json
 import pytest
 
 
-@pytest.mark.parametrize(
-    "scenario", [pytest.param("linear", marks=pytest.mark.tf_only), "finetune"]
-)
+@pytest.mark.parametrize("scenario", ["linear", "finetune"])
 def test_recipe_end_to_end_on_a_few_hundred_images(
     load_recipe, tiny_npz, tmp_path, scenario
 ):

@@ -1,11 +1,7 @@
 import keras
 import numpy as np
-import pytest
 
 import recipekit.tour as tour
-
-# The optimizer tour is written with TensorFlow.
-pytestmark = pytest.mark.tf_only
 
 
 def _distance(path, surface):

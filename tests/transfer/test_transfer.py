@@ -1,7 +1,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import recipekit
 from recipekit.transfer._probe import probe_objective
@@ -125,17 +124,27 @@ def test_probe_rejects_degenerate_labels(labels, fragment):
         recipekit.transfer.linear_probe(np.zeros((6, 2)), np.array(labels))
 
 
-@pytest.mark.tf_only
 def test_extract_features_and_bad_arguments():
     model, _ = _cifar_model()
     extractor = recipekit.transfer.feature_extractor(model)
-    ds = tf.data.Dataset.from_tensor_slices(
-        (np.zeros((10, 32, 32, 3), np.uint8), np.arange(10) % 3)
-    )
+    x = np.random.default_rng(0).integers(0, 256, (10, 32, 32, 3), np.uint8)
+    y = np.arange(10) % 3
     features, labels = recipekit.transfer.extract_features(
-        extractor, ds, batch_size=4, verbose=0
+        extractor, (x, y), batch_size=4, verbose=0
     )
-    assert features.shape == (10, 64) and labels.tolist() == list(np.arange(10) % 3)
+    assert features.shape == (10, 64) and labels.tolist() == y.tolist()
+    direct = keras.ops.convert_to_numpy(extractor(x.astype(np.float32)))
+    np.testing.assert_allclose(features, direct, rtol=1e-4, atol=1e-5)
+    if keras.backend.backend() == "tensorflow":  # A tf.data.Dataset, unbatched.
+        import tensorflow as tf
+
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
+        streamed, _ = recipekit.transfer.extract_features(
+            extractor, ds, batch_size=3, verbose=0
+        )
+        np.testing.assert_allclose(streamed, features, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="10 images but 9 labels"):
+        recipekit.transfer.extract_features(extractor, (x, y[:9]), verbose=0)
     with pytest.raises(ValueError, match="Unknown backbone 'VGG99'.*MobileNetV2"):
         recipekit.models.transfer_model("VGG99", 3, (32, 32, 3), weights=None)
     with pytest.raises(ValueError, match="cannot take input_shape"):
