@@ -6,10 +6,12 @@ points outside the archive root is refused with an error that names it, so nothi
 an archive contains can be written to (or read from) outside the archive.
 """
 
+import contextlib
 import os
 import posixpath
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
@@ -61,6 +63,25 @@ def _check_link(archive: str, name: str, target: str, from_root=False) -> str:
     return resolved
 
 
+# What a garbage or truncated archive raises from the standard library.
+UNREADABLE = (tarfile.ReadError, zipfile.BadZipFile, EOFError, zlib.error, OSError)
+
+
+@contextlib.contextmanager
+def _named_errors(path):
+    """Re-raises a damaged archive's low-level error as one naming the file."""
+    try:
+        yield
+    except UNREADABLE as error:
+        if isinstance(error, FileNotFoundError | PermissionError):
+            raise
+        raise ValueError(
+            f"Cannot read the archive {path!r}: it is damaged, truncated or not "
+            f"an archive ({type(error).__name__}: {error}). Download or create "
+            "it again."
+        ) from error
+
+
 class ArchiveReader:
     """An archive opened once: validated member names, then their data.
 
@@ -74,13 +95,14 @@ class ArchiveReader:
     def __init__(self, path: str):
         self.path = path
         self._zip = path.lower().endswith(".zip")
-        if self._zip:
-            self._handle = zipfile.ZipFile(path)
-            self._files = _zip_members(path, self._handle)
-        else:
-            self._handle = tarfile.open(path)
-            self._files = _tar_members(path, self._handle.getmembers())
-            self._files.sort(key=lambda item: item[1].offset_data)
+        with _named_errors(path):
+            if self._zip:
+                self._handle = zipfile.ZipFile(path)
+                self._files = _zip_members(path, self._handle)
+            else:
+                self._handle = tarfile.open(path)
+                self._files = _tar_members(path, self._handle.getmembers())
+                self._files.sort(key=lambda item: item[1].offset_data)
 
     @property
     def names(self) -> list[str]:
@@ -92,10 +114,12 @@ class ArchiveReader:
         for name, member in self._files:
             if wanted_names is not None and name not in wanted_names:
                 continue
-            if self._zip:
-                yield name, self._handle.read(member)
-            else:
-                yield name, self._handle.extractfile(member).read()
+            with _named_errors(self.path):
+                if self._zip:
+                    data = self._handle.read(member)
+                else:
+                    data = self._handle.extractfile(member).read()
+            yield name, data
 
     def __enter__(self):
         return self

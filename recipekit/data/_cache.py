@@ -9,6 +9,8 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -52,7 +54,7 @@ def read(cache_dir: str, key: str):
                 [str(c) for c in entry["class_names"]],
                 [str(s) for s in entry["skipped"]],
             )
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
         return None  # A damaged entry is rebuilt from the source.
 
 

@@ -1,5 +1,6 @@
 """`load()`: one entry point for every image-classification source."""
 
+import contextlib
 import os
 import warnings
 
@@ -132,10 +133,12 @@ def load_arrays(
                 "an archive (.tar.gz, .tar, .zip), an .npz file or a TFDS name."
             )
         if path.lower().endswith(".npz"):
-            with np.load(path, allow_pickle=False) as npz:
+            with _npz_errors(path, ValueError):
+                npz = np.load(path, allow_pickle=False)
+            with npz, _npz_errors(path):
                 arrays, names = _npz_split(path, npz, split)
-                if class_names is None and names is not None:
-                    class_names = names
+            if class_names is None and names is not None:
+                class_names = names
             return _check_arrays(path, *arrays, class_names, image_size)
         if os.path.isdir(path) or _archive.is_archive(path):
             return _load_files(path, split, image_size, on_error, cache_dir)
@@ -206,6 +209,20 @@ def _load_files(path, split, image_size, on_error, cache_dir):
             stacklevel=3,
         )
     return images, labels, names
+
+
+@contextlib.contextmanager
+def _npz_errors(path, *also):
+    """A damaged .npz's low-level error, re-raised naming the file."""
+    try:
+        yield
+    except (*_archive.UNREADABLE, *also) as error:
+        if isinstance(error, FileNotFoundError | PermissionError):
+            raise
+        raise ValueError(
+            f"Cannot read the .npz file {path!r}: it is damaged, truncated or not "
+            f"an .npz ({type(error).__name__}: {error})."
+        ) from error
 
 
 def _npz_split(path, npz, split):

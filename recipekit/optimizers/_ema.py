@@ -69,7 +69,7 @@ class EMA(keras.optimizers.Optimizer):
             )
         if decay is not None and (
             isinstance(decay, bool)
-            or not isinstance(decay, int | float)
+            or not isinstance(decay, int | float | np.integer | np.floating)
             or not 0 < decay < 1
         ):
             raise ValueError(

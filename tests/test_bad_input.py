@@ -1,0 +1,191 @@
+"""Bad input, one row per case: the error and what its message must name, or
+the correct result where there is one (issue 14). Runs on every backend."""
+
+import gzip
+import io
+import os
+import tarfile
+
+import keras
+import numpy as np
+import pytest
+
+import recipekit
+
+RECIPES = os.path.join(os.path.dirname(__file__), "..", "recipes")
+
+
+def _tar_gz(path, count=3):
+    with tarfile.open(path, "w:gz") as tar:
+        for i in range(count):
+            buffer = io.BytesIO()
+            np.save(buffer, np.zeros(1000 * (i + 1)))
+            info = tarfile.TarInfo(f"train/cat/{i}.png")
+            info.size = len(buffer.getvalue())
+            tar.addfile(info, io.BytesIO(buffer.getvalue()))
+    return path
+
+
+def garbage(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"this is not an archive\n" * 20)
+    return str(path)
+
+
+def truncated_tar_gz(tmp_path):
+    path = _tar_gz(tmp_path / "full.tar.gz")
+    data = open(path, "rb").read()
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    return str(cut)
+
+
+def truncated_gzip_header(tmp_path):
+    path = tmp_path / "header.tar.gz"
+    path.write_bytes(gzip.compress(b"x" * 100)[:15])
+    return str(path)
+
+
+def x_uint8(n=4):
+    return np.random.default_rng(0).integers(0, 256, (n, 8, 8, 3), np.uint8)
+
+
+def run_recipe(name, argv):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        name, os.path.join(RECIPES, name + ".py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.parse_args(argv)
+
+
+# (case, call(tmp_path), error type, message pattern)
+ERRORS = [
+    (
+        "garbage .tar.gz",
+        lambda t: recipekit.data.load_arrays(garbage(t, "a.tar.gz"), "train"),
+        ValueError,
+        r"Cannot read the archive '.*a\.tar\.gz': it is damaged.*ReadError",
+    ),
+    (
+        "truncated .tar.gz",
+        lambda t: recipekit.data.load_arrays(truncated_tar_gz(t), "train"),
+        ValueError,
+        r"Cannot read the archive '.*cut\.tar\.gz'",
+    ),
+    (
+        "gzip cut inside its header",
+        lambda t: recipekit.data.load_arrays(truncated_gzip_header(t), "train"),
+        ValueError,
+        r"Cannot read the archive '.*header\.tar\.gz'",
+    ),
+    (
+        "garbage .zip",
+        lambda t: recipekit.data.load_arrays(garbage(t, "b.zip"), "train"),
+        ValueError,
+        r"Cannot read the archive '.*b\.zip'.*BadZipFile",
+    ),
+    (
+        "garbage .npz",
+        lambda t: recipekit.data.load_arrays(garbage(t, "c.npz"), "train"),
+        ValueError,
+        r"Cannot read the \.npz file '.*c\.npz'",
+    ),
+    (
+        "NaN jitter strength",
+        lambda t: recipekit.augment.color_jitter(x_uint8(), brightness=float("nan")),
+        ValueError,
+        r"`brightness` must be a finite number >= 0.*nan",
+    ),
+    (
+        "infinite lighting strength",
+        lambda t: recipekit.augment.PCALighting(float("inf")),
+        ValueError,
+        r"`alpha_std` must be a finite number",
+    ),
+    (
+        "NaN lighting in a policy",
+        lambda t: recipekit.augment.cifar_policy(lighting=float("nan")),
+        ValueError,
+        r"`lighting` must be a finite number",
+    ),
+    (
+        "float pixels 0-255 declared as (0, 1)",
+        lambda t: recipekit.augment.color_jitter(
+            x_uint8().astype(np.float32), 0.1, 0.1, 0.1, value_range=(0, 1)
+        ),
+        ValueError,
+        r"values in \[.*\], outside value_range=\(0\.0, 1\.0\).*\(0, 255\)",
+    ),
+    (
+        "uint8 declared as (0, 1)",
+        lambda t: recipekit.augment.pca_lighting(
+            x_uint8(), *recipekit.augment.IMAGENET_PCA, value_range=(0, 1)
+        ),
+        ValueError,
+        r"uint8 images.*value_range=\(0, 255\)",
+    ),
+    (
+        "policy: float 0-255 declared (0, 1)",
+        lambda t: recipekit.augment.cifar_policy(value_range=(0, 1))(
+            x_uint8().astype(np.float32)
+        ),
+        ValueError,
+        r"outside value_range",
+    ),
+    (
+        "resnet recipe --lighting nan",
+        lambda t: run_recipe("cifar10_resnet", ["--lighting", "nan"]),
+        SystemExit,
+        None,
+    ),
+    (
+        "a batch larger than the data",
+        lambda t: recipekit.augment.epoch_indices(100, 1000, 1, seed=0),
+        ValueError,
+        r"100 images are fewer than one batch of 1000",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "call, error, pattern", [row[1:] for row in ERRORS], ids=[row[0] for row in ERRORS]
+)
+def test_bad_input_is_refused_by_name(call, error, pattern, tmp_path, capsys):
+    with pytest.raises(error) as raised:
+        call(tmp_path)
+    if pattern is not None:
+        assert raised.match(pattern)
+    if error is SystemExit:
+        assert "--lighting must be a finite number >= 0" in capsys.readouterr().err
+
+
+def test_right_answers_where_there_is_one(tmp_path):
+    # Float pixels 0-255 under the default range: the same as their uint8 form
+    # (no silent clipping to white).
+    x = x_uint8(16)
+    as_float = recipekit.augment.color_jitter(
+        x.astype(np.float32), 0.1, 0.1, 0.1, seed=1
+    )
+    as_uint8 = recipekit.augment.color_jitter(x, 0.1, 0.1, 0.1, seed=1)
+    np.testing.assert_allclose(
+        np.asarray(as_float), np.asarray(as_uint8).astype(np.float32), atol=0.5 + 1e-3
+    )
+    assert 100 < float(np.mean(np.asarray(as_float))) < 155  # Not white (255).
+    # An empty batch gives an empty batch.
+    empty = recipekit.augment.cifar_policy(brightness=0.1)(
+        np.zeros((0, 32, 32, 3), np.uint8), seed=0
+    )
+    assert tuple(empty.shape) == (0, 32, 32, 3)
+    # An EMA decay given as a NumPy scalar is a decay like any other.
+    ema = recipekit.optimizers.EMA(keras.optimizers.SGD(0.1), np.float32(0.99))
+    assert ema.decay == pytest.approx(0.99)
+    # A damaged decode-cache entry is rebuilt from the source, not an error.
+    from recipekit.data import _cache
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "entry.npz").write_bytes(b"PK\x03\x04 damaged")
+    assert _cache.read(str(cache), "entry") is None
