@@ -142,6 +142,13 @@ ERRORS = [
         None,
     ),
     (
+        "a bare name that is neither a path nor a TFDS dataset, split=None",
+        lambda t: recipekit.data.load("no_such_data_here", split=None),
+        ValueError,
+        r"'no_such_data_here' is neither an existing file or folder nor a known "
+        r"TFDS dataset",
+    ),
+    (
         "a batch larger than the data",
         lambda t: recipekit.augment.epoch_indices(100, 1000, 1, seed=0),
         ValueError,

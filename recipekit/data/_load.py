@@ -304,11 +304,21 @@ def _check_arrays(where, x, y, class_names, image_size):
     return x, y.astype(np.int64), names
 
 
+_NOT_FOUND = (
+    "{name!r} is neither an existing file or folder nor a known TFDS dataset. "
+    "Pass a path to an image folder, archive or .npz, or a TFDS name such as "
+    "'cifar10' (see tfds.list_builders())."
+)
+
+
 def _load_tfds(name, split, image_size, data_dir):
     tf = tensorflow(f"The TFDS dataset {name!r}")
     import tensorflow_datasets as tfds
 
     if split is None:
+        builder = name.split(":")[0].split("/")[0]
+        if builder not in tfds.list_builders(with_community_datasets=False):
+            raise ValueError(_NOT_FOUND.format(name=name))
         raise ValueError(
             f"TFDS dataset {name!r} needs a `split`, e.g. split='train' or "
             "split='test'."
@@ -318,11 +328,7 @@ def _load_tfds(name, split, image_size, data_dir):
             name, split=split, as_supervised=True, with_info=True, data_dir=data_dir
         )
     except tfds.core.registered.DatasetNotFoundError as error:
-        raise ValueError(
-            f"{name!r} is neither an existing file or folder nor a known TFDS "
-            "dataset. Pass a path to an image folder, archive or .npz, or a TFDS "
-            "name such as 'cifar10' (see tfds.list_builders())."
-        ) from error
+        raise ValueError(_NOT_FOUND.format(name=name)) from error
     image_key, label_key = info.supervised_keys
     image_feature = info.features[image_key]
     label_feature = info.features[label_key]
