@@ -46,6 +46,13 @@ def truncated_gzip_header(tmp_path):
     return str(path)
 
 
+def looping_folder(tmp_path):
+    root = tmp_path / "loop"
+    (root / "train" / "cat").mkdir(parents=True)
+    os.symlink(root / "train", root / "train" / "cat" / "again")
+    return str(root)
+
+
 def x_uint8(n=4):
     return np.random.default_rng(0).integers(0, 256, (n, 8, 8, 3), np.uint8)
 
@@ -92,6 +99,12 @@ ERRORS = [
         lambda t: recipekit.data.load_arrays(garbage(t, "c.npz"), "train"),
         ValueError,
         r"Cannot read the \.npz file '.*c\.npz'",
+    ),
+    (
+        "a folder with a symbolic-link loop",
+        lambda t: recipekit.data.load_arrays(looping_folder(t), "train"),
+        ValueError,
+        r"The folder '.*loop' loops: '.*again' is a link back to",
     ),
     (
         "NaN jitter strength",

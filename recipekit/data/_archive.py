@@ -169,8 +169,24 @@ def _zip_members(path, zf):
 
 
 def iter_folder(root: str) -> Iterator[tuple[str, str]]:
-    """Yields `(relative_name, absolute_path)` for every file under `root`, sorted."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+    """Yields `(relative_name, absolute_path)` for every file under `root`, sorted.
+
+    Linked folders are followed; a link back into a folder already on the way
+    (a loop) is an error naming it, not an endless walk.
+    """
+
+    def refuse(error):
+        raise error
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=refuse):
+        real = os.path.realpath(dirpath)
+        parent = os.path.realpath(os.path.dirname(dirpath))
+        if dirpath != root and (parent + os.sep).startswith(real + os.sep):
+            raise ValueError(
+                f"The folder {root!r} loops: {dirpath!r} is a link back to "
+                f"{real!r}, which contains it. Remove the link, or point it "
+                "outside the folder."
+            )
         dirnames.sort()
         for filename in sorted(filenames):
             full = os.path.join(dirpath, filename)
