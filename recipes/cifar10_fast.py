@@ -245,6 +245,10 @@ def parse_args(argv=None) -> Config:
         help="a trainable first conv instead of the frozen whitening",
     )
     args = parser.parse_args(argv)
+    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"--out {args.out!r} is a file; pass a folder")
+    if args.seed is not None and not 0 <= args.seed < 2**32:
+        parser.error(f"--seed must be in [0, 2**32), got {args.seed}")
     config = Config()
     if args.quick:
         sample = {"data": recipekit.data.SAMPLE, "whitening_images": 1000}

@@ -208,6 +208,10 @@ def parse_args(argv=None) -> Config:
     parser.add_argument("--lighting", type=float, help="PCA lighting std (0: off)")
     parser.add_argument("--ema-decay", type=float, help="weight EMA decay (0: off)")
     args = parser.parse_args(argv)
+    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"--out {args.out!r} is a file; pass a folder")
+    if args.seed is not None and not 0 <= args.seed < 2**32:
+        parser.error(f"--seed must be in [0, 2**32), got {args.seed}")
     config = Config()
     if args.quick:
         config = dataclasses.replace(config, data=recipekit.data.SAMPLE, epochs=10)

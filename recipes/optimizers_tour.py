@@ -200,6 +200,8 @@ def parse_args(argv=None) -> Config:
         "--quick", action="store_true", help="3 epochs on the bundled sample"
     )
     args = parser.parse_args(argv)
+    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"--out {args.out!r} is a file; pass a folder")
     config = Config()
     if args.quick:
         config = dataclasses.replace(config, data=recipekit.data.SAMPLE, epochs=3)

@@ -4,6 +4,7 @@ the correct result where there is one (issue 14). Runs on every backend."""
 import gzip
 import io
 import os
+import re
 import tarfile
 
 import keras
@@ -152,7 +153,7 @@ ERRORS = [
         "resnet recipe --lighting nan",
         lambda t: run_recipe("cifar10_resnet", ["--lighting", "nan"]),
         SystemExit,
-        None,
+        r"--lighting must be a finite number >= 0, got nan",
     ),
     (
         "a bare name that is neither a path nor a TFDS dataset, split=None",
@@ -160,6 +161,18 @@ ERRORS = [
         ValueError,
         r"'no_such_data_here' is neither an existing file or folder nor a known "
         r"TFDS dataset",
+    ),
+    (
+        "fast recipe --seed -1",
+        lambda t: run_recipe("cifar10_fast", ["--seed", "-1"]),
+        SystemExit,
+        r"--seed must be in \[0, 2\*\*32\), got -1",
+    ),
+    (
+        "snapshot recipe --out pointing at a file",
+        lambda t: run_recipe("cifar_snapshot_ensemble", ["--out", garbage(t, "f")]),
+        SystemExit,
+        r"--out '.*f' is a file; pass a folder",
     ),
     (
         "a batch larger than the data",
@@ -178,8 +191,16 @@ def test_bad_input_is_refused_by_name(call, error, pattern, tmp_path, capsys):
         call(tmp_path)
     if pattern is not None:
         assert raised.match(pattern)
-    if error is SystemExit:
-        assert "--lighting must be a finite number >= 0" in capsys.readouterr().err
+    if error is SystemExit:  # argparse's error, before any data is loaded.
+        message = capsys.readouterr().err
+        assert any(
+            text in message
+            for text in (
+                "--lighting must be a finite",
+                "--seed must be in",
+                "is a file",
+            )
+        ), message
 
 
 def test_right_answers_where_there_is_one(tmp_path):
