@@ -189,18 +189,10 @@ ERRORS = [
 def test_bad_input_is_refused_by_name(call, error, pattern, tmp_path, capsys):
     with pytest.raises(error) as raised:
         call(tmp_path)
-    if pattern is not None:
-        assert raised.match(pattern)
     if error is SystemExit:  # argparse's error, before any data is loaded.
-        message = capsys.readouterr().err
-        assert any(
-            text in message
-            for text in (
-                "--lighting must be a finite",
-                "--seed must be in",
-                "is a file",
-            )
-        ), message
+        assert re.search(pattern, capsys.readouterr().err)
+    else:
+        assert raised.match(pattern)
 
 
 def test_right_answers_where_there_is_one(tmp_path):
