@@ -108,6 +108,12 @@ ERRORS = [
         r"The folder '.*loop' loops: '.*again' is a link back to",
     ),
     (
+        "one huge label sets the class count",
+        lambda t: recipekit.data.load_arrays((x_uint8(2), np.array([0, 10**9]))),
+        ValueError,
+        r"run up to 1000000000, but only 2 distinct values.*`class_names`",
+    ),
+    (
         "NaN jitter strength",
         lambda t: recipekit.augment.color_jitter(x_uint8(), brightness=float("nan")),
         ValueError,
@@ -173,6 +179,12 @@ ERRORS = [
         lambda t: run_recipe("cifar_snapshot_ensemble", ["--out", garbage(t, "f")]),
         SystemExit,
         r"--out '.*f' is a file; pass a folder",
+    ),
+    (
+        "snapshot cycles that are not whole epochs",
+        lambda t: recipekit.callbacks.SnapshotEnsemble.schedule(0.1, 8, 10, 5),
+        ValueError,
+        r"epochs=8 is not a multiple of num_snapshots=5",
     ),
     (
         "a batch larger than the data",

@@ -281,6 +281,16 @@ def _check_arrays(where, x, y, class_names, image_size):
             f"Labels from {where} must be >= 0. Received a label of {y.min()}."
         )
     num_classes = len(class_names) if class_names is not None else int(y.max()) + 1
+    if class_names is None and num_classes > 1000:
+        distinct = len(np.unique(y))
+        if distinct < num_classes / 2:  # Refused before any per-class allocation.
+            raise ValueError(
+                f"Labels from {where} run up to {num_classes - 1}, but only "
+                f"{distinct} distinct values appear: {num_classes:,} classes "
+                "inferred from the largest label is implausible. Relabel them "
+                "0..K-1, or pass `class_names` (one name per class) if the range "
+                "is intended."
+            )
     if len(y) and y.max() >= num_classes:
         raise ValueError(
             f"Labels from {where} must be in [0, {num_classes}) for the "
