@@ -219,6 +219,20 @@ def test_right_answers_where_there_is_one(tmp_path):
         np.asarray(as_float), np.asarray(as_uint8).astype(np.float32), atol=0.5 + 1e-3
     )
     assert 100 < float(np.mean(np.asarray(as_float))) < 155  # Not white (255).
+    # A 16-bit grayscale PNG is scaled to 8 bits (30000 -> 117), not clipped.
+    from PIL import Image
+
+    folder = tmp_path / "deep" / "train" / "a"
+    folder.mkdir(parents=True)
+    for i, value in enumerate((30000, 65535)):
+        gray = np.full((4, 4), value, np.uint16)
+        Image.fromarray(gray).save(folder / f"{i}.png")
+    (tmp_path / "deep" / "train" / "b").mkdir()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(
+        tmp_path / "deep" / "train" / "b" / "0.png"
+    )
+    x, y, _ = recipekit.data.load_arrays(str(tmp_path / "deep"), "train")
+    assert x[y == 0][:, 0, 0].tolist() == [[117, 117, 117], [255, 255, 255]]
     # An empty batch gives an empty batch.
     empty = recipekit.augment.cifar_policy(brightness=0.1)(
         np.zeros((0, 32, 32, 3), np.uint8), seed=0
@@ -230,7 +244,7 @@ def test_right_answers_where_there_is_one(tmp_path):
     # A damaged decode-cache entry is rebuilt from the source, not an error.
     from recipekit.data import _cache
 
-    cache = tmp_path / "cache"
+    cache = tmp_path / "damaged_cache"
     cache.mkdir()
     (cache / "entry.npz").write_bytes(b"PK\x03\x04 damaged")
     assert _cache.read(str(cache), "entry") is None

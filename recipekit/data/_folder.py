@@ -103,10 +103,23 @@ class Layout:
         return sorted(chosen, key=lambda item: (item[1], item[0]))
 
 
+def _gray_to_uint8(name, image):
+    """16-bit gray scaled to 0-255 (65535 -> 255), not clipped at 255."""
+    values = np.asarray(image, dtype=np.float64)
+    if values.size and (values.min() < 0 or values.max() > 65535):
+        raise ValueError(
+            f"{name}: integer image values span [{values.min():g}, "
+            f"{values.max():g}], outside 16 bits; convert it to 8 or 16 bits."
+        )
+    return np.round(values / 257.0).astype(np.uint8)
+
+
 def decode(name: str, data: bytes, image_size: tuple[int, int] | None) -> np.ndarray:
     """Decodes one image file to uint8 RGB (H, W, 3), resized if asked."""
     with Image.open(io.BytesIO(data)) as image:
         image.load()
+        if image.mode.startswith("I"):  # 16-bit (or 32-bit integer) grayscale.
+            image = Image.fromarray(_gray_to_uint8(name, image), mode="L")
         if image.mode != "RGB":
             if image.mode == "P" and "transparency" in image.info:
                 image = image.convert("RGBA")
