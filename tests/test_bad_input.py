@@ -54,6 +54,34 @@ def looping_folder(tmp_path):
     return str(root)
 
 
+def text_keras(tmp_path):
+    path = tmp_path / "notes.keras"
+    path.write_text("not a model")
+    return str(path)
+
+
+def three_class_model(tmp_path):
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(3, activation="softmax")])  # fmt: skip
+    path = str(tmp_path / "three.keras")
+    model.save(path)
+    return path
+
+
+def tta_command(tmp_path, model_path):
+    from recipekit.evaluate import _command
+
+    return _command.run([model_path, "--data", "cifar10_sample", "--json"])
+
+
+def damaged_backup(tmp_path):
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    (backup / "training_metadata.json").write_text('{"epoch": 3}')
+    (backup / "latest.weights.h5").write_bytes(b"\x89HDF\r\n truncated")
+    return str(backup)
+
+
 def x_uint8(n=4):
     return np.random.default_rng(0).integers(0, 256, (n, 8, 8, 3), np.uint8)
 
@@ -112,6 +140,34 @@ ERRORS = [
         lambda t: recipekit.data.load_arrays((x_uint8(2), np.array([0, 10**9]))),
         ValueError,
         r"run up to 1000000000, but only 2 distinct values.*`class_names`",
+    ),
+    (
+        "a text file named .keras, scored by recipekit-tta",
+        lambda t: tta_command(t, text_keras(t)),
+        SystemExit,
+        r"'.*notes\.keras' is not a Keras \.keras file",
+    ),
+    (
+        "a 3-class model scored on 10-class data by recipekit-tta",
+        lambda t: tta_command(t, three_class_model(t)),
+        ValueError,
+        r"predicts 3 classes, but .* has 10",
+    ),
+    (
+        "a 3-class model evaluated on 10-class labels",
+        lambda t: recipekit.evaluate.evaluate_tta(
+            keras.saving.load_model(three_class_model(t)),
+            (np.zeros((4, 32, 32, 3), np.float32), np.array([0, 1, 2, 9])),
+        ),
+        ValueError,
+        r"predicts 3 classes, but the labels reach 9",
+    ),
+    (
+        "a damaged backup's weights",
+        lambda t: recipekit.callbacks.backup_epoch(damaged_backup(t)),
+        ValueError,
+        r"The backup in '.*backup' is damaged: latest\.weights\.h5 cannot be read"
+        r".*Delete the folder",
     ),
     (
         "NaN jitter strength",

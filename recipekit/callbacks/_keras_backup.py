@@ -41,9 +41,28 @@ def backup_epoch(backup_dir):
     try:
         with open(metadata) as f:
             state = json.load(f)
-        return int(state["epoch"])
+        epoch = int(state["epoch"])
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(
             f"The backup in {backup_dir!r} is unreadable ({error}). Delete the "
             "folder to start the run again from scratch."
+        ) from error
+    _check_weights(backup_dir)
+    return epoch
+
+
+def _check_weights(backup_dir):
+    """Opens the backed-up weights file, so a damaged one is reported here, by
+    folder, not deep inside `fit` as a raw HDF5 error."""
+    import h5py  # Keras's own weights format; installed with Keras.
+
+    path = os.path.join(backup_dir, _WEIGHTS)
+    try:
+        with h5py.File(path, "r") as weights:
+            weights.visit(lambda name: None)
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        raise ValueError(
+            f"The backup in {backup_dir!r} is damaged: {_WEIGHTS} cannot be read "
+            f"({type(error).__name__}: {error}). Delete the folder to start the run "
+            "again from scratch."
         ) from error

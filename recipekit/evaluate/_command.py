@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import time
+import zipfile
 
 from recipekit.evaluate._tta import MODES
 
@@ -54,6 +55,11 @@ def _parse(argv):
         parser.error("--batch-size must be >= 1")
     if not os.path.isfile(args.model):
         parser.error(f"no model file {args.model!r}")
+    if not zipfile.is_zipfile(args.model):
+        parser.error(
+            f"{args.model!r} is not a Keras .keras file (those are zip archives); "
+            "save the model with model.save('model.keras')"
+        )
     return args
 
 
@@ -72,13 +78,19 @@ def run(argv=None):
     import recipekit
 
     model = keras.saving.load_model(args.model, safe_mode=True, compile=False)
-    dataset, class_names = recipekit.data.load(args.data, args.split)
-    image_size = tuple(dataset.element_spec[0].shape[:2])
+    images, labels, class_names = recipekit.data.load_arrays(args.data, args.split)
+    image_size = images.shape[1:3]
     model_size = tuple(model.input_shape[1:3])
+    outputs = model.output_shape[-1]
+    if outputs != len(class_names):
+        raise ValueError(
+            f"The model {args.model!r} predicts {outputs} classes, but "
+            f"{args.data!r} [{args.split}] has {len(class_names)}: it was trained "
+            "on other data. Score it on the data it was trained for."
+        )
     pad = args.pad
     if pad == "auto":
         pad = max(1, image_size[0] // 8) if image_size == model_size else 0
-    labels = np.fromiter((int(y) for _, y in dataset), dtype=np.int64)
     verbose = 0 if args.json else 1
     rows = []
     for mode in args.modes:
@@ -86,7 +98,7 @@ def run(argv=None):
             print(f"{mode}:", flush=True)
         start = time.perf_counter()
         probs = recipekit.evaluate.predict_tta(
-            model, dataset, mode, pad=pad, batch_size=args.batch_size, verbose=verbose
+            model, images, mode, pad=pad, batch_size=args.batch_size, verbose=verbose
         )
         seconds = time.perf_counter() - start
         accuracy = float(np.mean(probs.argmax(1) == labels))

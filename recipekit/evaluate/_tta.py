@@ -450,6 +450,13 @@ def evaluate_tta(
         labels = np.concatenate(
             [np.asarray(y).reshape(-1) for y in dataset.map(lambda x, y: y)]
         )
+    outputs = model.output_shape[-1]
+    if len(labels) and int(labels.max()) >= outputs:
+        raise ValueError(
+            f"The model predicts {outputs} classes, but the labels reach "
+            f"{int(labels.max())}: the data has more classes than the model was "
+            "trained for. Evaluate it on the data it was trained for."
+        )
     results = {}
     for mode in modes:
         probs = predict_tta(

@@ -57,4 +57,10 @@ def test_corrupt_backup_metadata_names_the_folder(tmp_path):
     with pytest.raises(ValueError, match="backup.*Delete the folder"):
         recipekit.callbacks.backup_epoch(str(backup))
     (backup / "training_metadata.json").write_text(json.dumps({"epoch": 3}))
+    with pytest.raises(ValueError, match="damaged: latest.weights.h5 cannot be read"):
+        recipekit.callbacks.backup_epoch(str(backup))  # "x" is no HDF5 file.
+    import h5py
+
+    with h5py.File(backup / "latest.weights.h5", "w") as weights:
+        weights.create_dataset("w", data=[1.0])
     assert recipekit.callbacks.backup_epoch(str(backup)) == 3
