@@ -163,6 +163,29 @@ ERRORS = [
         r"predicts 3 classes, but the labels reach 9",
     ),
     (
+        "TTA padding larger than the image",
+        lambda t: recipekit.evaluate.predict_tta(
+            keras.saving.load_model(three_class_model(t)),
+            np.zeros((2, 32, 32, 3), np.float32),
+            "ten_crop",
+            pad=40,
+        ),
+        ValueError,
+        r"`pad`=40 is too large for reflect padding",
+    ),
+    (
+        "TTA pad_mode='wrap'",
+        lambda t: recipekit.evaluate.predict_tta(
+            keras.saving.load_model(three_class_model(t)),
+            np.zeros((2, 32, 32, 3), np.float32),
+            "ten_crop",
+            pad=4,
+            pad_mode="wrap",
+        ),
+        ValueError,
+        r"`pad_mode` must be one of .*'wrap'",
+    ),
+    (
         "a damaged backup's weights",
         lambda t: recipekit.callbacks.backup_epoch(damaged_backup(t)),
         ValueError,
