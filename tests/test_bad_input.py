@@ -266,6 +266,20 @@ ERRORS = [
         r"epochs=8 is not a multiple of num_snapshots=5",
     ),
     (
+        "a NaN learning rate in a piecewise-linear schedule",
+        lambda t: recipekit.optimizers.PiecewiseLinear([0, 10], [float("nan"), 0.0]),
+        ValueError,
+        r"`steps` and `values` must be finite numbers",
+    ),
+    (
+        "a NaN probe penalty",
+        lambda t: recipekit.transfer.linear_probe(
+            np.zeros((6, 2)), np.array([0, 0, 1, 1, 2, 2]), l2=float("nan")
+        ),
+        ValueError,
+        r"`l2` must be a finite number >= 0",
+    ),
+    (
         "a batch larger than the data",
         lambda t: recipekit.augment.epoch_indices(100, 1000, 1, seed=0),
         ValueError,

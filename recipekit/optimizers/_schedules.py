@@ -1,6 +1,7 @@
 """Per-step learning-rate schedules that Keras lacks."""
 
 import itertools
+import math
 
 import keras
 from keras import ops
@@ -37,6 +38,11 @@ class PiecewiseLinear(keras.optimizers.schedules.LearningRateSchedule):
         if any(b <= a for a, b in itertools.pairwise(steps)):
             raise ValueError(
                 f"Argument `steps` must be strictly increasing. Received: {steps}"
+            )
+        if not all(math.isfinite(x) for x in (*steps, *values)):
+            raise ValueError(
+                "Arguments `steps` and `values` must be finite numbers. Received: "
+                f"steps={steps}, values={values}"
             )
         self.steps, self.values = steps, values
 

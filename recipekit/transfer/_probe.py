@@ -58,8 +58,10 @@ def linear_probe(features, labels, l2=1e-4, max_iter=1000, num_classes=None):
             "linear_probe() needs features (N, D) and N labels. Received shapes "
             f"{features.shape} and {labels.shape}."
         )
-    if l2 < 0:
-        raise ValueError(f"Argument `l2` must be >= 0. Received: l2={l2!r}")
+    if not 0 <= l2 < float("inf"):  # NaN fails too.
+        raise ValueError(
+            f"Argument `l2` must be a finite number >= 0. Received: l2={l2!r}"
+        )
     k = int(num_classes or labels.max() + 1)
     counts = np.bincount(labels, minlength=k)
     if (counts > 0).sum() < 2:
