@@ -31,7 +31,6 @@ class _TensorFlowOps:
 
         self._modules = (tf_backend.numpy, tf_backend.core, tf_backend.math)
         self.image = tf_backend.image
-        self.name = "tensorflow"
 
     def __getattr__(self, name):
         for module in self._modules:
