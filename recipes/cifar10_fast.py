@@ -1,4 +1,4 @@
-"""The fast CIFAR-10 recipe: 94% in 10 epochs (after airbench94, Jordan 2024).
+"""The fast CIFAR-10 recipe after airbench94 (Jordan 2024); its goal: 94% in 10 epochs.
 
 A 1.97M-parameter VGG-like net (widths 64/256/256, GELU, BatchNorm without
 scale) behind a frozen 2x2 patch-whitening layer; batch 1024; Nesterov SGD
@@ -222,7 +222,12 @@ def main(config: Config) -> dict:
 
 def parse_args(argv=None) -> Config:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
+    parser.add_argument(
+        "--data",
+        help="TFDS name, image folder, archive or .npz (default: the TFDS "
+        "'cifar10', downloaded on first use; 10 epochs take about 45 min on 2 "
+        "CPU cores)",
+    )
     parser.add_argument("--epochs", type=int, help="training epochs (default 10)")
     parser.add_argument("--batch-size", type=int, help="batch size (default 1024)")
     parser.add_argument("--out", help="output folder (default runs/cifar10_fast)")
@@ -230,13 +235,21 @@ def parse_args(argv=None) -> Config:
         "--quick", action="store_true", help="8 epochs of batch 256 on the sample"
     )
     parser.add_argument(
-        "--precision", choices=("float32", "mixed_float16", "mixed_bfloat16")
+        "--precision",
+        choices=("float32", "mixed_float16", "mixed_bfloat16"),
+        help="compute precision (default float32; mixed_float16 on GPUs, "
+        "mixed_bfloat16 on TPUs)",
     )
     parser.add_argument("--jit", action="store_true", help="XLA-compile training")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument("--label-smoothing", type=float, help="(default 0.2)")
     parser.add_argument("--ema-decay", type=float, help="weight EMA decay (0: off)")
-    parser.add_argument("--flip", choices=("alternating", "random"))
+    parser.add_argument(
+        "--flip",
+        choices=("alternating", "random"),
+        help="alternating: each image mirrored every other epoch (default); "
+        "random: a coin per image and epoch",
+    )
     parser.add_argument(
         "--no-whitening",
         dest="whitening",
