@@ -137,6 +137,9 @@ def main(config: Config) -> dict:
         recipekit.callbacks.TrainingCurves(
             os.path.join(config.out, "curves.png"),
             csv_path=os.path.join(config.out, "log.csv"),
+            validation_label=(
+                "validation (EMA weights)" if config.ema_decay else "validation"
+            ),
         ),
         keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False),
     ]

@@ -28,6 +28,8 @@ class TrainingCurves(keras.callbacks.Callback):
         path: the PNG file to write (folders are created).
         metric: the accuracy-like metric to plot (default `"accuracy"`).
         csv_path: optional CSV file for the per-epoch logs.
+        validation_label: the legend of the validation curves, e.g.
+            `"validation (EMA weights)"` when `Validate` scores the averages.
 
     Example:
 
@@ -35,8 +37,16 @@ class TrainingCurves(keras.callbacks.Callback):
     >>> model.fit(train, epochs=30, validation_data=test, callbacks=[curves])
     """
 
-    def __init__(self, path, metric="accuracy", csv_path=None):
+    def __init__(
+        self, path, metric="accuracy", csv_path=None, validation_label="validation"
+    ):
         super().__init__()
+        if not isinstance(validation_label, str) or not validation_label:
+            raise ValueError(
+                "Argument `validation_label` must be a non-empty string. Received: "
+                f"validation_label={validation_label!r}"
+            )
+        self.validation_label = validation_label
         if not isinstance(path, str | os.PathLike) or not str(path).lower().endswith(
             ".png"
         ):
@@ -101,6 +111,13 @@ class TrainingCurves(keras.callbacks.Callback):
 
     def draw(self):
         """Writes the PNG from the recorded history; returns its path."""
+        figure = self.figure()
+        with atomic_path(self.path, ".png") as tmp:
+            figure.savefig(tmp, dpi=90)
+        return self.path
+
+    def figure(self):
+        """The plot of the recorded history, a matplotlib `Figure`."""
         from matplotlib.figure import Figure  # No pyplot: no global state.
 
         figure = Figure(figsize=(12, 3.6))
@@ -115,10 +132,12 @@ class TrainingCurves(keras.callbacks.Callback):
             for key in keys:
                 values = self.history.get(key)
                 if values and len(values) == len(epochs):
-                    label = "validation" if key.startswith("val_") else "train"
+                    validation = key.startswith("val_")
+                    label = self.validation_label if validation else "train"
                     axis.plot(epochs, values, marker="o", markersize=3, label=label)
             axis.set_title(title)
             axis.set_xlabel("epoch")
+            axis.set_ylabel(title)
             if scale == "log" and self.history.get("learning_rate"):
                 if min(self.history["learning_rate"]) > 0:
                     axis.set_yscale("log")
@@ -126,9 +145,12 @@ class TrainingCurves(keras.callbacks.Callback):
                 axis.legend()
             axis.grid(alpha=0.3)
         figure.tight_layout()
-        with atomic_path(self.path, ".png") as tmp:
-            figure.savefig(tmp, dpi=90)
-        return self.path
+        return figure
 
     def get_config(self):
-        return {"path": self.path, "metric": self.metric, "csv_path": self.csv_path}
+        return {
+            "path": self.path,
+            "metric": self.metric,
+            "csv_path": self.csv_path,
+            "validation_label": self.validation_label,
+        }

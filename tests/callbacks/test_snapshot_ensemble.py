@@ -163,6 +163,15 @@ def test_training_curves_png(tmp_path):
     )
     with pytest.raises(ValueError, match="png"):
         recipekit.callbacks.TrainingCurves("curves.jpg")
+    # Every axis is labelled; the validation curves say which weights they use.
+    curves.validation_label = "validation (EMA weights)"
+    axes = curves.figure().axes
+    assert [a.get_ylabel() for a in axes] == ["loss", "accuracy", "learning rate"]
+    assert [a.get_xlabel() for a in axes] == ["epoch"] * 3
+    legend = [t.get_text() for t in axes[0].get_legend().get_texts()]
+    assert legend == ["train", "validation (EMA weights)"]
+    with pytest.raises(ValueError, match="validation_label"):
+        recipekit.callbacks.TrainingCurves("c.png", validation_label="")
 
 
 class Interrupt(keras.callbacks.Callback):
