@@ -114,11 +114,6 @@ def main(config: Config) -> dict:
     x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
     x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
     mean, std = recipekit.data.channel_stats(x_train)
-    if len(x_train) < config.batch_size:
-        raise ValueError(
-            f"{config.data!r} has {len(x_train)} training images, fewer than one "
-            f"batch of {config.batch_size}; pass a smaller --batch-size."
-        )
 
     # Model + Train, twice: without, then with stochastic depth.
     os.makedirs(config.out, exist_ok=True)

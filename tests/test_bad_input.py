@@ -68,6 +68,12 @@ def three_class_model(tmp_path):
     return path
 
 
+def ten_crop_tta(tmp_path, **kwargs):
+    model = keras.saving.load_model(three_class_model(tmp_path))
+    images = np.zeros((2, 32, 32, 3), np.float32)
+    return recipekit.evaluate.predict_tta(model, images, "ten_crop", **kwargs)
+
+
 def tta_command(tmp_path, model_path):
     from recipekit.evaluate import _command
 
@@ -82,11 +88,29 @@ def damaged_backup(tmp_path):
     return str(backup)
 
 
+def tiny_npz(tmp_path):
+    x = np.zeros((20, 32, 32, 3), np.uint8)
+    path = str(tmp_path / "tiny.npz")
+    np.savez(
+        path, x_train=x, y_train=np.arange(20) % 2, x_test=x, y_test=np.arange(20) % 2
+    )
+    return path
+
+
+def recipe_main(name, tmp_path, **changes):
+    import dataclasses
+
+    module = load_recipe(name)
+    out = str(tmp_path / "out")
+    config = dataclasses.replace(module.Config(), out=out, **changes)
+    return module.main(config)
+
+
 def x_uint8(n=4):
     return np.random.default_rng(0).integers(0, 256, (n, 8, 8, 3), np.uint8)
 
 
-def run_recipe(name, argv):
+def load_recipe(name):
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
@@ -94,7 +118,11 @@ def run_recipe(name, argv):
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.parse_args(argv)
+    return module
+
+
+def run_recipe(name, argv):
+    return load_recipe(name).parse_args(argv)
 
 
 # (case, call(tmp_path), error type, message pattern)
@@ -164,24 +192,13 @@ ERRORS = [
     ),
     (
         "TTA padding larger than the image",
-        lambda t: recipekit.evaluate.predict_tta(
-            keras.saving.load_model(three_class_model(t)),
-            np.zeros((2, 32, 32, 3), np.float32),
-            "ten_crop",
-            pad=40,
-        ),
+        lambda t: ten_crop_tta(t, pad=40),
         ValueError,
         r"`pad`=40 is too large for reflect padding",
     ),
     (
         "TTA pad_mode='wrap'",
-        lambda t: recipekit.evaluate.predict_tta(
-            keras.saving.load_model(three_class_model(t)),
-            np.zeros((2, 32, 32, 3), np.float32),
-            "ten_crop",
-            pad=4,
-            pad_mode="wrap",
-        ),
+        lambda t: ten_crop_tta(t, pad=4, pad_mode="wrap"),
         ValueError,
         r"`pad_mode` must be one of .*'wrap'",
     ),
@@ -278,6 +295,14 @@ ERRORS = [
         ),
         ValueError,
         r"`l2` must be a finite number >= 0",
+    ),
+    (
+        "the stochastic-depth recipe with a batch larger than the data",
+        lambda t: recipe_main(
+            "cifar_stochastic_depth", t, data=tiny_npz(t), depth=8, batch_size=64
+        ),
+        ValueError,
+        r"20 images are fewer than one batch of 64",
     ),
     (
         "a batch larger than the data",
