@@ -9,7 +9,11 @@ when they are first used (`recipekit.data.pipeline`, `augment.albumentations_map
 
 import importlib
 
-from recipekit import (
+from recipekit import _startup
+
+_startup.start_keras()  # before anything imports Keras: see recipekit/_startup.py
+
+from recipekit import (  # noqa: E402
     augment,
     callbacks,
     data,
@@ -18,6 +22,7 @@ from recipekit import (
     layers,
     models,
     optimizers,
+    report,
 )
 
 __version__ = "0.1.0"
@@ -33,6 +38,7 @@ __all__ = [
     "layers",
     "models",
     "optimizers",
+    "report",
     "tour",
     "transfer",
 ]

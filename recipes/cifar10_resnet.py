@@ -21,10 +21,7 @@ import os
 import shutil
 import time
 
-import keras
-import numpy as np
-
-import recipekit
+SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 
 
 @dataclasses.dataclass
@@ -49,6 +46,67 @@ class Config:
     out: str = "runs/cifar10_resnet"  # metrics.json, model.keras, log.csv, backup/
 
 
+def parse_args(argv=None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
+    parser.add_argument("--depth", type=int, help="ResNet depth 6n+2 (default 20)")
+    parser.add_argument("--epochs", type=int, help="training epochs (default 182)")
+    parser.add_argument("--batch-size", type=int, help="batch size (default 128)")
+    parser.add_argument("--out", help="output folder (default runs/cifar10_resnet)")
+    parser.add_argument(
+        "--quick", action="store_true", help="10 epochs on the embedded sample"
+    )
+    parser.add_argument(
+        "--precision", choices=("float32", "mixed_float16", "mixed_bfloat16")
+    )
+    parser.add_argument("--jit", action="store_true", help="XLA-compile training")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--jitter", type=float, help="color-jitter strength (0: off)")
+    parser.add_argument("--lighting", type=float, help="PCA lighting std (0: off)")
+    parser.add_argument("--ema-decay", type=float, help="weight EMA decay (0: off)")
+    parser.add_argument(
+        "--verbose", action="store_true", help="keep TensorFlow's start-up log lines"
+    )
+    args = parser.parse_args(argv)
+    if args.verbose:
+        os.environ["RECIPEKIT_VERBOSE"] = "1"  # read by recipekit/_startup.py
+    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"--out {args.out!r} is a file; pass a folder")
+    if args.seed is not None and not 0 <= args.seed < 2**32:
+        parser.error(f"--seed must be in [0, 2**32), got {args.seed}")
+    config = Config()
+    if args.quick:
+        config = dataclasses.replace(config, data=SAMPLE, epochs=10)
+    if args.depth is not None and (args.depth < 8 or (args.depth - 2) % 6):
+        parser.error(f"--depth must be 6n + 2 (20, 32, 44, 56, 110), got {args.depth}")
+    for flag in ("epochs", "batch_size"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be >= 1")
+    for flag in ("jitter", "lighting"):
+        value = getattr(args, flag)
+        if value is not None and not 0 <= value < float("inf"):  # NaN fails too.
+            parser.error(f"--{flag} must be a finite number >= 0, got {value}")
+    if args.ema_decay is not None and not 0 <= args.ema_decay < 1:
+        parser.error(f"--ema-decay must be in [0, 1), got {args.ema_decay}")
+    updates = {
+        k: v
+        for k, v in vars(args).items()
+        if v is not None and k in Config.__dataclass_fields__ and v is not False
+    }
+    return dataclasses.replace(config, **updates)
+
+
+if __name__ == "__main__":
+    CONFIG = parse_args()  # --help and bad flags answer before Keras starts
+
+# recipekit first: it starts Keras without TensorFlow's start-up noise.
+import recipekit
+
+# isort: split
+import keras
+import numpy as np
+
+
 def main(config: Config) -> dict:
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(config.precision)
@@ -59,6 +117,15 @@ def main(config: Config) -> dict:
         print(f"{config.out} holds a finished run ({metrics_path}); nothing to do.")
         with open(metrics_path) as f:
             return json.load(f)
+    strategy = recipekit.distribute.strategy()
+    recipekit.report.header(
+        "cifar10_resnet",
+        data=config.data,
+        device=recipekit.distribute.describe(strategy),
+        epochs=config.stop_epoch or config.epochs,
+        out=config.out,
+        model=f"ResNet-{config.depth}, batch {config.batch_size}, seed {config.seed}",
+    )
 
     # Data: decoded once into uint8 arrays and held on the device. Flips and
     # pad-4 crops run inside the train step (DeviceImages: fed only
@@ -80,14 +147,12 @@ def main(config: Config) -> dict:
         len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
     )
     pca = recipekit.augment.fit_pca_lighting(x_train) if config.lighting else None
-    print(f"data: {config.data}, {steps * config.batch_size} images/epoch, "
-          f"augmented on the device")  # fmt: skip
+    print(f"{len(x_train)} training and {len(x_test)} test images, "
+          f"{len(class_names)} classes; augmented on the device")  # fmt: skip
 
     # Model: built and compiled inside the strategy's scope. The step decay
     # (x0.1 at 50% / 75%) and the EMA of the weights live in the optimizer,
     # so Keras's BackupAndRestore carries them.
-    strategy = recipekit.distribute.strategy()
-    print("device:", recipekit.distribute.describe(strategy))
     with strategy.scope():
         net = recipekit.models.cifar_resnet(
             config.depth,
@@ -123,7 +188,9 @@ def main(config: Config) -> dict:
             optimizer = recipekit.optimizers.EMA(optimizer, config.ema_decay)
         loss = "sparse_categorical_crossentropy"
         model.compile(optimizer, loss, metrics=["accuracy"], jit_compile=config.jit)
-        net.compile(loss=loss, metrics=["accuracy"])  # Evaluated on its own.
+        # Evaluated on its own; "sgd" holds no state, so model.keras reloads
+        # without an optimizer-mismatch warning (Keras's default RMSprop would).
+        net.compile("sgd", loss, metrics=["accuracy"])
 
     # Train: validation of the network (on the EMA weights), curves and
     # log.csv redrawn every epoch; a killed run resumes from out/backup (kept
@@ -143,6 +210,7 @@ def main(config: Config) -> dict:
         ),
         keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False),
     ]
+    recipekit.report.phase("training")
     start = time.perf_counter()
     model.fit(
         pairs,
@@ -158,13 +226,17 @@ def main(config: Config) -> dict:
     # Evaluate: raw weights, EMA weights, then test-time augmentation (on the
     # EMA weights if any; ten crops of the image padded by 4, as in training).
     test = {"x": x_test, "y": y_test, "batch_size": 512, "verbose": 0}
+    recipekit.report.phase("evaluating raw weights")
     loss, accuracy = net.evaluate(**test)
     net.save(os.path.join(config.out, "model.keras"))
     ema_accuracy = None
     if config.ema_decay:
+        recipekit.report.phase("evaluating EMA weights")
         optimizer.use_averages()
         ema_accuracy = round(float(net.evaluate(**test)[1]), 4)
         net.save(os.path.join(config.out, "model_ema.keras"))
+    weights = "EMA" if config.ema_decay else "raw"
+    recipekit.report.phase(f"TTA: {', '.join(config.tta_modes)} ({weights} weights)")
     tta = recipekit.evaluate.evaluate_tta(
         net, (x_test, y_test), config.tta_modes, pad=4
     )
@@ -187,55 +259,13 @@ def main(config: Config) -> dict:
         json.dump(metrics, f, indent=2)
     os.replace(metrics_path + ".tmp", metrics_path)
     shutil.rmtree(backup_dir)  # Only now: a kill before this resumes the run.
-    print(f"test accuracy {accuracy:.4f} after {config.epochs} epochs, {wall:.0f} s")
-    print(f"EMA weights: {ema_accuracy}; with TTA: {metrics['tta_accuracy']}")
+    rows = {"raw": {"none": float(accuracy)}, weights: tta}
+    names = ("metrics.json", "model.keras", "model_ema.keras", "curves.png", "log.csv")
+    recipekit.report.summary(
+        rows, wall_s=wall, paths=[os.path.join(config.out, n) for n in names]
+    )
     return metrics
 
 
-def parse_args(argv=None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
-    parser.add_argument("--depth", type=int, help="ResNet depth 6n+2 (default 20)")
-    parser.add_argument("--epochs", type=int, help="training epochs (default 182)")
-    parser.add_argument("--batch-size", type=int, help="batch size (default 128)")
-    parser.add_argument("--out", help="output folder (default runs/cifar10_resnet)")
-    parser.add_argument(
-        "--quick", action="store_true", help="10 epochs on the embedded sample"
-    )
-    parser.add_argument(
-        "--precision", choices=("float32", "mixed_float16", "mixed_bfloat16")
-    )
-    parser.add_argument("--jit", action="store_true", help="XLA-compile training")
-    parser.add_argument("--seed", type=int, help="random seed (default 0)")
-    parser.add_argument("--jitter", type=float, help="color-jitter strength (0: off)")
-    parser.add_argument("--lighting", type=float, help="PCA lighting std (0: off)")
-    parser.add_argument("--ema-decay", type=float, help="weight EMA decay (0: off)")
-    args = parser.parse_args(argv)
-    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error(f"--out {args.out!r} is a file; pass a folder")
-    if args.seed is not None and not 0 <= args.seed < 2**32:
-        parser.error(f"--seed must be in [0, 2**32), got {args.seed}")
-    config = Config()
-    if args.quick:
-        config = dataclasses.replace(config, data=recipekit.data.SAMPLE, epochs=10)
-    if args.depth is not None and (args.depth < 8 or (args.depth - 2) % 6):
-        parser.error(f"--depth must be 6n + 2 (20, 32, 44, 56, 110), got {args.depth}")
-    for flag in ("epochs", "batch_size"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            parser.error(f"--{flag.replace('_', '-')} must be >= 1")
-    for flag in ("jitter", "lighting"):
-        value = getattr(args, flag)
-        if value is not None and not 0 <= value < float("inf"):  # NaN fails too.
-            parser.error(f"--{flag} must be a finite number >= 0, got {value}")
-    if args.ema_decay is not None and not 0 <= args.ema_decay < 1:
-        parser.error(f"--ema-decay must be in [0, 1), got {args.ema_decay}")
-    updates = {
-        k: v
-        for k, v in vars(args).items()
-        if v is not None and k in Config.__dataclass_fields__ and v is not False
-    }
-    return dataclasses.replace(config, **updates)
-
-
 if __name__ == "__main__":
-    main(parse_args())
+    main(CONFIG)

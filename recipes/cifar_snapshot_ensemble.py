@@ -20,9 +20,7 @@ import json
 import os
 import time
 
-import keras
-
-import recipekit
+SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 
 
 @dataclasses.dataclass
@@ -37,6 +35,60 @@ class Config:
     weight_decay: float = 1e-4  # L2 coefficient (gradient gains wd * w)
     seed: int = 0  # same seed for both runs
     out: str = "runs/cifar_snapshot_ensemble"  # metrics.json, snapshots/, models
+
+
+def parse_args(argv=None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
+    parser.add_argument("--depth", type=int, help="ResNet depth 6n+2 (default 20)")
+    parser.add_argument("--epochs", type=int, help="epochs per run (default 300)")
+    parser.add_argument("--snapshots", type=int, help="cycles / snapshots (default 6)")
+    parser.add_argument("--lr-max", type=float, help="cycle start rate (default 0.2)")
+    parser.add_argument("--out", help="output folder")
+    parser.add_argument(
+        "--quick", action="store_true", help="6 epochs, 3 snapshots, bundled sample"
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="keep TensorFlow's start-up log lines"
+    )
+    args = parser.parse_args(argv)
+    if args.verbose:
+        os.environ["RECIPEKIT_VERBOSE"] = "1"  # read by recipekit/_startup.py
+    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"--out {args.out!r} is a file; pass a folder")
+    config = Config()
+    if args.quick:
+        config = dataclasses.replace(config, data=SAMPLE, epochs=6, snapshots=3)
+    if args.depth is not None and (args.depth < 8 or (args.depth - 2) % 6):
+        parser.error(f"--depth must be 6n + 2 (20, 32, 44, 56, 110), got {args.depth}")
+    for flag in ("epochs", "snapshots"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            parser.error(f"--{flag} must be >= 1")
+    epochs = args.epochs or config.epochs
+    snapshots = args.snapshots or config.snapshots
+    if epochs % snapshots:
+        parser.error(
+            f"--epochs ({epochs}) must be a multiple of --snapshots ({snapshots}): "
+            "snapshot cycles are whole epochs"
+        )
+    if args.lr_max is not None and args.lr_max <= 0:
+        parser.error("--lr-max must be > 0")
+    updates = {
+        k: v
+        for k, v in vars(args).items()
+        if v is not None and k in Config.__dataclass_fields__
+    }
+    return dataclasses.replace(config, **updates)
+
+
+if __name__ == "__main__":
+    CONFIG = parse_args()  # --help and bad flags answer before Keras starts
+
+# recipekit first: it starts Keras without TensorFlow's start-up noise.
+import recipekit
+
+# isort: split
+import keras
 
 
 def train(config, name, schedule, data, classes, mean, std, snapshot_dir=None):
@@ -69,7 +121,9 @@ def train(config, name, schedule, data, classes, mean, std, snapshot_dir=None):
             loss,
             metrics=["accuracy"],
         )
-        net.compile(loss=loss, metrics=["accuracy"])  # Evaluated on its own.
+        # Evaluated on its own; "sgd" holds no state, so saved files reload
+        # without an optimizer-mismatch warning (Keras's default RMSprop would).
+        net.compile("sgd", loss, metrics=["accuracy"])
     callbacks = [
         recipekit.callbacks.Validate(net, test, batch_size=512),
         keras.callbacks.BackupAndRestore(backup_dir),
@@ -94,6 +148,15 @@ def train(config, name, schedule, data, classes, mean, std, snapshot_dir=None):
 
 
 def main(config: Config) -> dict:
+    recipekit.report.header(
+        "cifar_snapshot_ensemble",
+        data=config.data,
+        device=recipekit.distribute.describe(),
+        epochs=f"{config.epochs}, twice (snapshot run, then single model)",
+        out=config.out,
+        model=f"ResNet-{config.depth}, {config.snapshots} snapshots",
+    )
+
     # Data: decoded once into uint8 arrays (no TensorFlow needed).
     x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
     x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
@@ -115,6 +178,7 @@ def main(config: Config) -> dict:
         config.lr_max, config.epochs, steps, config.snapshots
     )
     snapshot_dir = os.path.join(config.out, "snapshots")
+    recipekit.report.phase(f"training 1/2: {config.snapshots} cosine cycles")
     net, snapshot_time, snapshots = train(
         config, "snapshot_run", cosine, *run, snapshot_dir
     )
@@ -123,15 +187,17 @@ def main(config: Config) -> dict:
     step_decay = recipekit.optimizers.StepDecay.at_fractions(
         config.learning_rate, config.epochs, steps
     )
+    recipekit.report.phase("training 2/2: single model, step decay")
     single, single_time, _ = train(config, "single", step_decay, *run)
 
     # Evaluate: each snapshot, the ensemble (one model, one pass), the baseline.
+    recipekit.report.phase("evaluating each snapshot, the ensemble, the baseline")
     each = []
     for path in snapshots.snapshots:
         net.load_weights(path)
         each.append(round(float(net.evaluate(**test)[1]), 4))
     ensemble = recipekit.models.ensemble_model(net, snapshots.snapshots)
-    ensemble.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    ensemble.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
     ensemble_accuracy = round(float(ensemble.evaluate(**test)[1]), 4)
     ensemble.save(os.path.join(config.out, "ensemble.keras"))
     metrics = {
@@ -151,54 +217,20 @@ def main(config: Config) -> dict:
     }
     with open(os.path.join(config.out, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=2)
-    print(f"snapshots: {each}")
-    print(
-        f"ensemble of {len(each)}: {ensemble_accuracy:.4f}; single model with step "
-        f"decay: {metrics['single_model_step_decay_accuracy']:.4f}"
+    rows = {f"snapshot {i + 1}": {"accuracy": a} for i, a in enumerate(each)}
+    rows[f"ensemble of {len(each)}"] = {"accuracy": ensemble_accuracy}
+    rows["single, step decay"] = {
+        "accuracy": metrics["single_model_step_decay_accuracy"]
+    }
+    names = ("metrics.json", "ensemble.keras", "snapshots")
+    recipekit.report.summary(
+        rows,
+        corner="model",
+        wall_s=snapshot_time + single_time,
+        paths=[os.path.join(config.out, n) for n in names],
     )
     return metrics
 
 
-def parse_args(argv=None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
-    parser.add_argument("--depth", type=int, help="ResNet depth 6n+2 (default 20)")
-    parser.add_argument("--epochs", type=int, help="epochs per run (default 300)")
-    parser.add_argument("--snapshots", type=int, help="cycles / snapshots (default 6)")
-    parser.add_argument("--lr-max", type=float, help="cycle start rate (default 0.2)")
-    parser.add_argument("--out", help="output folder")
-    parser.add_argument(
-        "--quick", action="store_true", help="6 epochs, 3 snapshots, bundled sample"
-    )
-    args = parser.parse_args(argv)
-    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error(f"--out {args.out!r} is a file; pass a folder")
-    config = Config()
-    if args.quick:
-        config = dataclasses.replace(
-            config, data=recipekit.data.SAMPLE, epochs=6, snapshots=3
-        )
-    if args.depth is not None and (args.depth < 8 or (args.depth - 2) % 6):
-        parser.error(f"--depth must be 6n + 2 (20, 32, 44, 56, 110), got {args.depth}")
-    for flag in ("epochs", "snapshots"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            parser.error(f"--{flag} must be >= 1")
-    epochs = args.epochs or config.epochs
-    snapshots = args.snapshots or config.snapshots
-    if epochs % snapshots:
-        parser.error(
-            f"--epochs ({epochs}) must be a multiple of --snapshots ({snapshots}): "
-            "snapshot cycles are whole epochs"
-        )
-    if args.lr_max is not None and args.lr_max <= 0:
-        parser.error("--lr-max must be > 0")
-    updates = {
-        k: v
-        for k, v in vars(args).items()
-        if v is not None and k in Config.__dataclass_fields__
-    }
-    return dataclasses.replace(config, **updates)
-
-
 if __name__ == "__main__":
-    main(parse_args())
+    main(CONFIG)

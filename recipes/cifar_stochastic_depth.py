@@ -21,10 +21,7 @@ import json
 import os
 import time
 
-import keras
-
-import recipekit
-
+SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 PAPER_ERROR = {"without": 0.0641, "with": 0.0525}  # ResNet-110, CIFAR-10
 
 
@@ -40,6 +37,54 @@ class Config:
     weight_decay: float = 1e-4  # L2 coefficient (gradient gains wd * w)
     seed: int = 0  # same seed for both runs
     out: str = "runs/cifar_stochastic_depth"  # metrics.json and one folder per run
+
+
+def parse_args(argv=None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
+    parser.add_argument("--depth", type=int, help="ResNet depth 6n+2 (default 110)")
+    parser.add_argument("--epochs", type=int, help="epochs per run (default 500)")
+    parser.add_argument("--final-rate", type=float, help="last block's drop rate")
+    parser.add_argument("--mode", choices=("row", "batch"), help="drop granularity")
+    parser.add_argument("--batch-size", type=int, help="images per step (128)")
+    parser.add_argument("--out", help="output folder")
+    parser.add_argument(
+        "--quick", action="store_true", help="ResNet-20, 4 epochs, bundled sample"
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="keep TensorFlow's start-up log lines"
+    )
+    args = parser.parse_args(argv)
+    if args.verbose:
+        os.environ["RECIPEKIT_VERBOSE"] = "1"  # read by recipekit/_startup.py
+    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"--out {args.out!r} is a file; pass a folder")
+    config = Config()
+    if args.quick:
+        config = dataclasses.replace(config, data=SAMPLE, depth=20, epochs=4)
+    if args.depth is not None and (args.depth < 8 or (args.depth - 2) % 6):
+        parser.error(f"--depth must be 6n + 2 (20, 32, 44, 56, 110), got {args.depth}")
+    for flag in ("epochs", "batch_size"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be >= 1")
+    if args.final_rate is not None and not 0 <= args.final_rate < 1:
+        parser.error(f"--final-rate must be in [0, 1), got {args.final_rate}")
+    updates = {
+        k: v
+        for k, v in vars(args).items()
+        if v is not None and k in Config.__dataclass_fields__
+    }
+    return dataclasses.replace(config, **updates)
+
+
+if __name__ == "__main__":
+    CONFIG = parse_args()  # --help and bad flags answer before Keras starts
+
+# recipekit first: it starts Keras without TensorFlow's start-up noise.
+import recipekit
+
+# isort: split
+import keras
 
 
 def train_one(config, rate, train, test, mean, std, num_classes):
@@ -80,7 +125,9 @@ def train_one(config, rate, train, test, mean, std, num_classes):
             loss,
             metrics=["accuracy"],
         )
-        net.compile(loss=loss, metrics=["accuracy"])  # Evaluated on its own.
+        # Evaluated on its own; "sgd" holds no state, so model.keras reloads
+        # without an optimizer-mismatch warning (Keras's default RMSprop would).
+        net.compile("sgd", loss, metrics=["accuracy"])
     callbacks = [
         recipekit.callbacks.Validate(net, (x_test, y_test), batch_size=512),
         recipekit.callbacks.TrainingCurves(
@@ -110,6 +157,15 @@ def train_one(config, rate, train, test, mean, std, num_classes):
 
 
 def main(config: Config) -> dict:
+    recipekit.report.header(
+        "cifar_stochastic_depth",
+        data=config.data,
+        device=recipekit.distribute.describe(),
+        epochs=f"{config.epochs}, twice (without, then with stochastic depth)",
+        out=config.out,
+        model=f"ResNet-{config.depth}, final survival {1 - config.final_rate:g}",
+    )
+
     # Data: decoded once into uint8 arrays (no TensorFlow needed).
     x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
     x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
@@ -117,18 +173,13 @@ def main(config: Config) -> dict:
 
     # Model + Train, twice: without, then with stochastic depth.
     os.makedirs(config.out, exist_ok=True)
-    runs = {
-        name: train_one(
-            config,
-            rate,
-            (x_train, y_train),
-            (x_test, y_test),
-            mean,
-            std,
+    runs = {}
+    for i, (name, rate) in enumerate((("without", 0.0), ("with", config.final_rate))):
+        recipekit.report.phase(f"training {i + 1}/2: {name} stochastic depth")
+        runs[name] = train_one(
+            config, rate, (x_train, y_train), (x_test, y_test), mean, std,
             len(class_names),
-        )
-        for name, rate in (("without", 0.0), ("with", config.final_rate))
-    }
+        )  # fmt: skip
 
     # Evaluate
     metrics = {
@@ -142,49 +193,24 @@ def main(config: Config) -> dict:
     }
     with open(os.path.join(config.out, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=2)
-    for name, run in runs.items():
-        print(
-            f"ResNet-{config.depth} {name} stochastic depth: test error "
-            f"{run['test_error']:.2%} (paper, ResNet-110, 500 epochs: "
-            f"{PAPER_ERROR[name]:.2%})"
-        )
+    rows = {
+        f"{name} stochastic depth": {
+            "test error %": run["test_error"],
+            "paper (ResNet-110, 500 epochs)": PAPER_ERROR[name],
+        }
+        for name, run in runs.items()
+    }
+    paths = [os.path.join(config.out, "metrics.json")]
+    for run in runs.values():
+        paths.append(os.path.join(config.out, f"rate_{run['final_rate']}"))
+    recipekit.report.summary(
+        rows,
+        corner=f"ResNet-{config.depth}",
+        wall_s=sum(r["wall_time_s"] for r in runs.values()),
+        paths=paths,
+    )
     return metrics
 
 
-def parse_args(argv=None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
-    parser.add_argument("--depth", type=int, help="ResNet depth 6n+2 (default 110)")
-    parser.add_argument("--epochs", type=int, help="epochs per run (default 500)")
-    parser.add_argument("--final-rate", type=float, help="last block's drop rate")
-    parser.add_argument("--mode", choices=("row", "batch"), help="drop granularity")
-    parser.add_argument("--batch-size", type=int, help="images per step (128)")
-    parser.add_argument("--out", help="output folder")
-    parser.add_argument(
-        "--quick", action="store_true", help="ResNet-20, 4 epochs, bundled sample"
-    )
-    args = parser.parse_args(argv)
-    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error(f"--out {args.out!r} is a file; pass a folder")
-    config = Config()
-    if args.quick:
-        config = dataclasses.replace(
-            config, data=recipekit.data.SAMPLE, depth=20, epochs=4
-        )
-    if args.depth is not None and (args.depth < 8 or (args.depth - 2) % 6):
-        parser.error(f"--depth must be 6n + 2 (20, 32, 44, 56, 110), got {args.depth}")
-    for flag in ("epochs", "batch_size"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            parser.error(f"--{flag.replace('_', '-')} must be >= 1")
-    if args.final_rate is not None and not 0 <= args.final_rate < 1:
-        parser.error(f"--final-rate must be in [0, 1), got {args.final_rate}")
-    updates = {
-        k: v
-        for k, v in vars(args).items()
-        if v is not None and k in Config.__dataclass_fields__
-    }
-    return dataclasses.replace(config, **updates)
-
-
 if __name__ == "__main__":
-    main(parse_args())
+    main(CONFIG)

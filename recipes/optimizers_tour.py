@@ -17,14 +17,9 @@ import argparse
 import dataclasses
 import json
 import os
+import time
 
-import keras
-import numpy as np
-from matplotlib.figure import Figure
-
-import recipekit
-from recipekit import tour
-
+SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 LABELS = {"sgd": "SGD", "momentum": "SGD+momentum", "nesterov": "Nesterov",
           "adagrad": "AdaGrad", "rmsprop": "RMSProp", "adam": "Adam"}  # fmt: skip
 
@@ -45,6 +40,49 @@ class Config:
     )
     seed: int = 0  # same initial weights for every run
     out: str = "runs/optimizers_tour"  # PNGs and results.json
+
+
+def parse_args(argv=None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="CIFAR source (TFDS name, folder, archive)")
+    parser.add_argument("--epochs", type=int, help="epochs per optimizer (default 15)")
+    parser.add_argument("--out", help="output folder")
+    parser.add_argument(
+        "--quick", action="store_true", help="3 epochs on the bundled sample"
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="keep TensorFlow's start-up log lines"
+    )
+    args = parser.parse_args(argv)
+    if args.verbose:
+        os.environ["RECIPEKIT_VERBOSE"] = "1"  # read by recipekit/_startup.py
+    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"--out {args.out!r} is a file; pass a folder")
+    config = Config()
+    if args.quick:
+        config = dataclasses.replace(config, data=SAMPLE, epochs=3)
+    if args.epochs is not None and args.epochs < 1:
+        parser.error("--epochs must be >= 1")
+    updates = {
+        k: v
+        for k, v in vars(args).items()
+        if v is not None and k in Config.__dataclass_fields__
+    }
+    return dataclasses.replace(config, **updates)
+
+
+if __name__ == "__main__":
+    CONFIG = parse_args()  # --help and bad flags answer before Keras starts
+
+# recipekit first: it starts Keras without TensorFlow's start-up noise.
+import recipekit
+
+# isort: split
+import keras
+import numpy as np
+from matplotlib.figure import Figure
+
+from recipekit import tour
 
 
 def draw_surface(surface, paths, path):
@@ -135,7 +173,8 @@ def cifar_part(config):
         schedules.CosineDecay(momentum, steps),
     )
     results, curves = {}, {}
-    for label, (name, lr) in runs.items():
+    for i, (label, (name, lr)) in enumerate(runs.items()):
+        recipekit.report.phase(f"CIFAR {i + 1}/{len(runs)}: {label}")
         keras.utils.set_random_seed(config.seed)
         net = small_cnn(len(names), mean, std)
         images = recipekit.augment.DeviceImages(
@@ -145,7 +184,7 @@ def cifar_part(config):
         model = images.training_model(net)
         loss = "sparse_categorical_crossentropy"
         model.compile(optimizer=tour.OPTIMIZERS[name](lr), loss=loss)
-        net.compile(loss=loss, metrics=["accuracy"])
+        net.compile("sgd", loss, metrics=["accuracy"])  # evaluated only
         history = model.fit(
             pairs,
             y_train[positions],
@@ -158,7 +197,6 @@ def cifar_part(config):
         curves[label] = history.history["loss"]
         _, accuracy = net.evaluate(x_test, y_test, batch_size=512, verbose=0)
         results[label] = round(float(accuracy), 4)
-        print(f"{label}: test accuracy {results[label]:.4f}")
     figure = Figure(figsize=(7.5, 5))
     axis = figure.subplots()
     for label, losses in curves.items():
@@ -175,45 +213,36 @@ def cifar_part(config):
 
 
 def main(config: Config) -> dict:
+    recipekit.report.header(
+        "optimizers_tour",
+        data=config.data,
+        device=recipekit.distribute.describe(),
+        epochs=f"{config.epochs} per optimizer",
+        out=config.out,
+    )
     os.makedirs(config.out, exist_ok=True)
-    results = {
-        "surfaces": surfaces_part(config),
-        "cifar_test_accuracy": cifar_part(config),
-    }
+    recipekit.report.phase(f"{len(tour.SURFACES)} test surfaces, every optimizer")
+    start = time.perf_counter()
+    results = {"surfaces": surfaces_part(config)}
+    results["cifar_test_accuracy"] = cifar_part(config)
+    wall = time.perf_counter() - start
     results.update(
         data=config.data, epochs=config.epochs, device=recipekit.distribute.describe()
     )
     with open(os.path.join(config.out, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
-    print(
-        "\n".join(f"{k:34s} {v:.4f}" for k, v in results["cifar_test_accuracy"].items())
+    accuracy = results["cifar_test_accuracy"]
+    rows = {label: {"test accuracy %": a} for label, a in accuracy.items()}
+    names = ["results.json", "cifar_loss.png"]
+    names += [f"{surface.name}.png" for surface in tour.SURFACES]
+    recipekit.report.summary(
+        rows,
+        corner="optimizer (CIFAR)",
+        wall_s=wall,
+        paths=[os.path.join(config.out, n) for n in names],
     )
     return results
 
 
-def parse_args(argv=None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="CIFAR source (TFDS name, folder, archive)")
-    parser.add_argument("--epochs", type=int, help="epochs per optimizer (default 15)")
-    parser.add_argument("--out", help="output folder")
-    parser.add_argument(
-        "--quick", action="store_true", help="3 epochs on the bundled sample"
-    )
-    args = parser.parse_args(argv)
-    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error(f"--out {args.out!r} is a file; pass a folder")
-    config = Config()
-    if args.quick:
-        config = dataclasses.replace(config, data=recipekit.data.SAMPLE, epochs=3)
-    if args.epochs is not None and args.epochs < 1:
-        parser.error("--epochs must be >= 1")
-    updates = {
-        k: v
-        for k, v in vars(args).items()
-        if v is not None and k in Config.__dataclass_fields__
-    }
-    return dataclasses.replace(config, **updates)
-
-
 if __name__ == "__main__":
-    main(parse_args())
+    main(CONFIG)

@@ -25,14 +25,16 @@ import argparse
 import dataclasses
 import json
 import os
+import time
 
-import keras
-import numpy as np
-
-import recipekit
-
+SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 SCENARIOS = ("linear", "finetune", "deep", "auto")
 UNFREEZE = {"finetune": 0.3, "deep": 1.0}  # share of the backbone fine-tuned
+BACKBONES = (  # the names of recipekit.models.BACKBONES (a test keeps them equal)
+    "ConvNeXtTiny", "DenseNet121", "EfficientNetB0", "EfficientNetB1",
+    "EfficientNetB2", "EfficientNetB3", "MobileNetV2", "MobileNetV3Large",
+    "MobileNetV3Small", "ResNet50", "ResNet50V2", "cifar_resnet20",
+)  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -50,6 +52,58 @@ class Config:
     train_images: int = 0  # use only this many training images (0: all)
     seed: int = 0  # weights, shuffling, augmentation
     out: str = "runs/transfer_learning"  # metrics.json and model.keras
+
+
+def parse_args(argv=None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="TFDS name, image folder or archive")
+    parser.add_argument("--backbone", choices=BACKBONES)
+    parser.add_argument("--weights", help="imagenet, a backbone weights file, or none")
+    parser.add_argument("--image-size", type=int, help="side in pixels (default 160)")
+    parser.add_argument("--scenario", choices=SCENARIOS)
+    parser.add_argument("--head-epochs", type=int)
+    parser.add_argument("--finetune-epochs", type=int)
+    parser.add_argument("--train-images", type=int, help="use only this many")
+    parser.add_argument("--out", help="output folder")
+    parser.add_argument(
+        "--quick", action="store_true", help="500 sample images, 32 px, random weights"
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="keep TensorFlow's start-up log lines"
+    )
+    args = parser.parse_args(argv)
+    if args.verbose:
+        os.environ["RECIPEKIT_VERBOSE"] = "1"  # read by recipekit/_startup.py
+    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"--out {args.out!r} is a file; pass a folder")
+    config = Config()
+    if args.quick:
+        config = dataclasses.replace(
+            config, data=SAMPLE, weights="none", image_size=32,
+            train_images=500, head_epochs=2, finetune_epochs=2, batch_size=64,
+            backbone="cifar_resnet20",
+        )  # fmt: skip
+    for flag in ("image_size", "head_epochs", "finetune_epochs", "train_images"):
+        value = getattr(args, flag)
+        if value is not None and value < (1 if flag == "image_size" else 0):
+            parser.error(f"--{flag.replace('_', '-')} must be positive")
+    updates = {
+        k: v
+        for k, v in vars(args).items()
+        if v is not None and k in Config.__dataclass_fields__
+    }
+    return dataclasses.replace(config, **updates)
+
+
+if __name__ == "__main__":
+    CONFIG = parse_args()  # --help and bad flags answer before Keras starts
+
+# recipekit first: it starts Keras without TensorFlow's start-up noise.
+import recipekit
+
+# isort: split
+import keras
+import numpy as np
 
 
 def pick_scenario(config, num_images, num_classes):
@@ -71,6 +125,15 @@ def pick_scenario(config, num_images, num_classes):
 def main(config: Config) -> dict:
     keras.utils.set_random_seed(config.seed)
     size = (config.image_size, config.image_size)
+    strategy = recipekit.distribute.strategy()
+    recipekit.report.header(
+        "transfer_learning",
+        data=config.data,
+        device=recipekit.distribute.describe(strategy),
+        epochs=f"{config.head_epochs} head + {config.finetune_epochs} fine-tuning",
+        out=config.out,
+        backbone=f"{config.backbone}, {config.weights} weights, {size[0]} px",
+    )
 
     # Data: decoded once (resized) into uint8 arrays; no TensorFlow needed
     # except for TFDS names.
@@ -91,7 +154,7 @@ def main(config: Config) -> dict:
     # every backend, the identity at inference).
     weights = None if config.weights == "none" else config.weights
     policy = recipekit.augment.imagenet_policy(size=size, scale=(0.25, 1.0))
-    with recipekit.distribute.strategy().scope():
+    with strategy.scope():
         model, backbone = recipekit.models.transfer_model(
             config.backbone, len(names), (*size, 3), weights=weights
         )
@@ -104,7 +167,7 @@ def main(config: Config) -> dict:
     def compile_and_fit(learning_rate, epochs):
         optimizer = keras.optimizers.Adam(learning_rate)
         trainer.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
-        model.compile(loss=loss, metrics=["accuracy"])
+        model.compile("sgd", loss, metrics=["accuracy"])  # evaluated; no state
         if epochs:
             trainer.fit(
                 x_train,
@@ -116,7 +179,9 @@ def main(config: Config) -> dict:
         return round(float(model.evaluate(**test)[1]), 4)
 
     # Train
+    start = time.perf_counter()
     if scenario == "linear":
+        recipekit.report.phase("linear probe: L-BFGS on the frozen features")
         extractor = recipekit.transfer.feature_extractor(model)
         features, labels = recipekit.transfer.extract_features(
             extractor, (x_train, y_train)
@@ -128,16 +193,22 @@ def main(config: Config) -> dict:
         metrics["phases"]["linear_probe"] = compile_and_fit(config.learning_rate, 0)
         metrics["probe_iterations"] = probe.probe_iterations
     else:
+        recipekit.report.phase("training the head (backbone frozen)")
         metrics["phases"]["head"] = compile_and_fit(
             config.learning_rate, config.head_epochs
         )
         unfrozen = recipekit.transfer.unfreeze(backbone, fraction=UNFREEZE[scenario])
-        print(f"fine-tuning {len(unfrozen)} backbone layers (BatchNorm kept frozen)")
+        recipekit.report.phase(
+            f"fine-tuning {len(unfrozen)} backbone layers (BatchNorm kept frozen)"
+        )
         metrics["phases"]["finetune"] = compile_and_fit(
             config.learning_rate / 10, config.finetune_epochs
         )
 
+    wall = time.perf_counter() - start
+
     # Evaluate, with flip test-time augmentation.
+    recipekit.report.phase("TTA: none, flip")
     tta = recipekit.evaluate.evaluate_tta(
         model, (x_test, y_test), modes=("none", "flip")
     )
@@ -145,49 +216,17 @@ def main(config: Config) -> dict:
     metrics.update(backbone=config.backbone, weights=config.weights, data=config.data)
     metrics["train_images"] = num_images
     metrics["backend"] = keras.backend.backend()
+    metrics["wall_time_s"] = round(wall, 1)
     os.makedirs(config.out, exist_ok=True)
-    model.save(os.path.join(config.out, "model.keras"))
-    with open(os.path.join(config.out, "metrics.json"), "w") as f:
+    paths = [os.path.join(config.out, n) for n in ("model.keras", "metrics.json")]
+    model.save(paths[0])
+    with open(paths[1], "w") as f:
         json.dump(metrics, f, indent=2)
-    print(json.dumps({"phases": metrics["phases"], "tta": metrics["tta_accuracy"]}))
+    rows = {f"after {phase}": {"none": a} for phase, a in metrics["phases"].items()}
+    rows[list(rows)[-1]] = tta  # the final model, with TTA
+    recipekit.report.summary(rows, wall_s=wall, paths=paths)
     return metrics
 
 
-def parse_args(argv=None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="TFDS name, image folder or archive")
-    parser.add_argument("--backbone", choices=sorted(recipekit.models.BACKBONES))
-    parser.add_argument("--weights", help="imagenet, a backbone weights file, or none")
-    parser.add_argument("--image-size", type=int, help="side in pixels (default 160)")
-    parser.add_argument("--scenario", choices=SCENARIOS)
-    parser.add_argument("--head-epochs", type=int)
-    parser.add_argument("--finetune-epochs", type=int)
-    parser.add_argument("--train-images", type=int, help="use only this many")
-    parser.add_argument("--out", help="output folder")
-    parser.add_argument(
-        "--quick", action="store_true", help="500 sample images, 32 px, random weights"
-    )
-    args = parser.parse_args(argv)
-    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error(f"--out {args.out!r} is a file; pass a folder")
-    config = Config()
-    if args.quick:
-        config = dataclasses.replace(
-            config, data=recipekit.data.SAMPLE, weights="none", image_size=32,
-            train_images=500, head_epochs=2, finetune_epochs=2, batch_size=64,
-            backbone="cifar_resnet20",
-        )  # fmt: skip
-    for flag in ("image_size", "head_epochs", "finetune_epochs", "train_images"):
-        value = getattr(args, flag)
-        if value is not None and value < (1 if flag == "image_size" else 0):
-            parser.error(f"--{flag.replace('_', '-')} must be positive")
-    updates = {
-        k: v
-        for k, v in vars(args).items()
-        if v is not None and k in Config.__dataclass_fields__
-    }
-    return dataclasses.replace(config, **updates)
-
-
 if __name__ == "__main__":
-    main(parse_args())
+    main(CONFIG)

@@ -1,10 +1,10 @@
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import pytest
+from PIL import Image
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
+import recipekit  # noqa: F401  (first Keras import: TensorFlow's start-up noise off)
 
 
 def pytest_collection_modifyitems(config, items):

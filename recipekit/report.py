@@ -1,0 +1,129 @@
+"""What a recipe prints: a header, labelled phases, one summary table, its files.
+
+Keras prints progress bars and per-epoch logs; it has no words for a whole
+run. These three functions give every recipe the same shape of output:
+
+    recipekit.report.header("cifar10_resnet", data=..., device=..., ...)
+    recipekit.report.phase("evaluating raw weights")
+    recipekit.report.summary({"raw": {"none": 0.602}}, wall_s=128.4, ...)
+"""
+
+import os
+
+import keras
+
+__all__ = ["header", "phase", "summary", "table"]
+
+
+def header(recipe, *, data, device, epochs, out, **details):
+    """Prints the run's header: recipe, data, device, backend, epochs, output.
+
+    Args:
+        recipe: the recipe's name.
+        data: what it trains on (a TFDS name, a path).
+        device: the device description (`recipekit.distribute.describe`).
+        epochs: the number of epochs.
+        out: the output folder.
+        **details: further `label=value` lines (batch size, seed, ...).
+
+    Example:
+
+    >>> header("demo", data="cifar10_sample", device="CPU (2 cores)", epochs=3,
+    ...        out="runs/demo", batch=128)  # doctest: +ELLIPSIS
+    recipekit demo
+      data     cifar10_sample
+      device   CPU (2 cores)
+      backend  ... (Keras ...)
+      epochs   3
+      batch    128
+      output   runs/demo/
+    <BLANKLINE>
+    """
+    backend = f"{keras.backend.backend()} (Keras {keras.__version__})"
+    rows = {"data": data, "device": device, "backend": backend, "epochs": epochs}
+    rows.update(details)
+    rows["output"] = os.path.join(out, "")
+    print(f"recipekit {recipe}")
+    for label, value in rows.items():
+        print(f"  {label.replace('_', ' '):<8} {value}")
+    print(flush=True)
+
+
+def phase(title):
+    """Prints a phase heading (`== title`) before its progress bars.
+
+    Example:
+
+    >>> phase("evaluating raw weights")
+    == evaluating raw weights
+    """
+    print(f"== {title}", flush=True)
+
+
+def table(rows, *, corner="", percent=True):
+    """Formats `{row: {column: value}}` as an aligned text table.
+
+    Columns are the union of the rows' keys, in first-seen order; a missing
+    cell shows "-". Numbers show as percentages with two decimals (`percent`)
+    or with four significant digits.
+
+    Example:
+
+    >>> print(table({"raw": {"none": 0.6015}, "ema": {"none": 0.61, "flip": 0.613}},
+    ...             corner="accuracy %"))
+    accuracy %   none   flip
+    raw         60.15      -
+    ema         61.00  61.30
+    """
+    columns = list(dict.fromkeys(c for cells in rows.values() for c in cells))
+
+    def cell(value):
+        if value is None:
+            return "-"
+        if isinstance(value, str):
+            return value
+        return f"{100 * value:.2f}" if percent else f"{value:.4g}"
+
+    grid = [[corner, *columns]]
+    for name, cells in rows.items():
+        grid.append([str(name), *(cell(cells.get(c)) for c in columns)])
+    widths = [max(len(line[i]) for line in grid) for i in range(len(columns) + 1)]
+    lines = [
+        "  ".join(
+            [line[0].ljust(widths[0])]
+            + [value.rjust(w) for value, w in zip(line[1:], widths[1:], strict=True)]
+        )
+        for line in grid
+    ]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def summary(rows, *, wall_s, paths, corner="accuracy %", percent=True, note=None):
+    """Prints the closing table, the wall time and the files the run wrote.
+
+    Args:
+        rows: `{row: {column: value}}` for `table`, e.g. weights x TTA mode.
+        wall_s: training wall time in seconds.
+        paths: the files and folders written; those that exist are listed.
+        corner: the table's top-left label.
+        percent: values are fractions shown as percentages.
+        note: an optional line under the table.
+
+    Example:
+
+    >>> summary({"raw": {"none": 0.5}}, wall_s=12.34, paths=[])
+    == summary
+    accuracy %   none
+    raw         50.00
+    training wall time 12 s
+    """
+    phase("summary")
+    print(table(rows, corner=corner, percent=percent))
+    if note:
+        print(note)
+    print(f"training wall time {wall_s:.0f} s")
+    written = [p for p in paths if os.path.exists(p)]
+    if written:
+        print("wrote:")
+        for path in written:
+            print(f"  {os.path.join(path, '') if os.path.isdir(path) else path}")

@@ -1,0 +1,104 @@
+"""What a user sees first: a fast --help, a quiet start, a header, a summary."""
+
+import os
+import subprocess
+import sys
+import time
+
+import keras
+import pytest
+
+from tests.recipes.conftest import RECIPES
+
+NAMES = sorted(n[:-3] for n in os.listdir(RECIPES) if n.endswith(".py"))
+HELP = """
+import runpy, sys, time
+start = time.perf_counter()
+sys.argv = [{path!r}, "--help"]
+try:
+    runpy.run_path({path!r}, run_name="__main__")
+except SystemExit:
+    pass
+print("SECONDS", time.perf_counter() - start, "KERAS", "keras" in sys.modules)
+"""
+
+
+def quiet_env():
+    """The environment of a user who set no log variables of their own."""
+    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
+    for name in ("TF_CPP_MIN_LOG_LEVEL", "RECIPEKIT_VERBOSE"):
+        env.pop(name, None)
+    return env
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_help_answers_in_under_a_second_without_keras(name):
+    path = os.path.join(RECIPES, name + ".py")
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", HELP.format(path=path)],
+        capture_output=True, text=True, env=quiet_env(), timeout=60,
+    )  # fmt: skip
+    wall = time.perf_counter() - start
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: {name}.py"), done.stdout[:200]
+    assert "--verbose" in done.stdout
+    seconds, keras_imported = done.stdout.split("SECONDS")[1].split("KERAS")
+    assert keras_imported.strip() == "False"
+    assert float(seconds) < 0.5  # the script's own time
+    assert wall < 1.5  # with the interpreter's start, on a loaded 2-core CI
+
+
+def test_a_recipe_prints_its_header_first_and_a_summary_last(tiny_npz, tmp_path):
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, os.path.join(RECIPES, "cifar10_fast.py"),
+         "--data", tiny_npz(64, 20, 2), "--epochs", "1", "--batch-size", "32",
+         "--out", str(out)],
+        capture_output=True, text=True, env=quiet_env(), timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # Nothing before the header: no TensorFlow/absl/CUDA start-up lines on
+    # stderr (a real warning would still show there), none on stdout.
+    assert done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[0] == "recipekit cifar10_fast"
+    assert [line.split()[0] for line in lines[1:7]] == [
+        "data", "device", "backend", "epochs", "model", "output"
+    ]  # fmt: skip
+    assert lines[3].split()[1] == keras.backend.backend()
+    assert lines[6].split()[1] == os.path.join(str(out), "")
+    for heading in (
+        "== training",
+        "== evaluating raw weights; TTA: none, flip, flip_translate",
+        "== evaluating EMA weights; TTA: none, flip, flip_translate",
+    ):
+        assert heading in lines
+    summary = lines[lines.index("== summary") :]
+    assert summary[1].split() == ["accuracy", "%", "none", "flip", "flip_translate"]
+    assert [row.split()[0] for row in summary[2:4]] == ["raw", "ema"]
+    assert summary[4].startswith("training wall time ")
+    assert summary[5] == "wrote:"
+    written = [row.strip() for row in summary[6:]]
+    assert written == [
+        str(out / n)
+        for n in ("metrics.json", "model.keras", "model_ema.keras", "curves.png",
+                  "log.csv")
+    ]  # fmt: skip
+
+
+def test_verbose_keeps_the_start_up_lines(tiny_npz, tmp_path):
+    code = "import os; os.environ['RECIPEKIT_VERBOSE'] = '1'; import recipekit"
+    env = quiet_env()
+    quiet = subprocess.run(
+        [sys.executable, "-c", "import recipekit"], capture_output=True, text=True,
+        env=env, timeout=120,
+    )  # fmt: skip
+    loud = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env,
+        timeout=120,
+    )  # fmt: skip
+    assert quiet.returncode == loud.returncode == 0
+    assert quiet.stderr == ""
+    if keras.backend.backend() == "tensorflow":  # TensorFlow is what is noisy
+        assert "oneDNN" in loud.stderr or "cuda" in loud.stderr

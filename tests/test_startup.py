@@ -1,0 +1,60 @@
+import os
+
+import pytest
+
+from recipekit import _startup
+
+# The lines TensorFlow 2.21 printed at import and first device listing on a
+# 2-core CPU machine (2026-11-30).
+NOISE = [
+    "WARNING: All log messages before absl::InitializeLog() is called are "
+    "written to STDERR",
+    "I0000 00:00:1796024036.429615   17522 port.cc:153] oneDNN custom operations "
+    "are on. You may see slightly different numerical results ...",
+    "I0000 00:00:1796024036.429970   17522 cudart_stub.cc:31] Could not find "
+    "cuda drivers on your machine, GPU will not be used.",
+    "I0000 00:00:1796024036.488813   17522 cpu_feature_guard.cc:227] This "
+    "TensorFlow binary is optimized to use available CPU instructions in "
+    "performance-critical operations.",
+    "To enable the following instructions: AVX2 AVX512F FMA, in other operations, "
+    "rebuild TensorFlow with the appropriate compiler flags.",
+]
+CUINIT = (
+    "E0000 00:00:1796024048.638044   17725 cuda_platform.cc:52] failed call to "
+    "cuInit: INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)"
+)
+REAL = [
+    "W0000 00:00:1796024048.638044   17725 data.cc:52] Your input ran out of data",
+    "E0000 00:00:1796024048.638044   17725 kernel.cc:10] OOM when allocating tensor",
+    "/x.py:3: UserWarning: something the user should read",
+    "WARNING:tensorflow:a Python-side warning",
+]
+
+
+@pytest.mark.parametrize("line", NOISE)
+def test_known_start_up_lines_are_noise(line):
+    assert _startup.is_noise(line + "\n", nvidia_driver=True)
+
+
+@pytest.mark.parametrize("line", REAL)
+def test_real_warnings_and_errors_are_not(line):
+    assert not _startup.is_noise(line + "\n", nvidia_driver=False)
+
+
+def test_cuinit_failure_is_noise_only_without_an_nvidia_driver():
+    assert _startup.is_noise(CUINIT, nvidia_driver=False)
+    assert not _startup.is_noise(CUINIT, nvidia_driver=True)
+
+
+def test_filtered_stderr_drops_noise_and_replays_the_rest_in_order(capfd):
+    with _startup._filtered_stderr():
+        for line in [NOISE[0], REAL[0], NOISE[2], REAL[2]]:
+            os.write(2, (line + "\n").encode())  # as C++ code writes: fd 2
+    err = capfd.readouterr().err
+    assert err == REAL[0] + "\n" + REAL[2] + "\n"
+
+
+@pytest.mark.parametrize("value, expected", [("", False), ("0", False), ("1", True)])
+def test_verbose_reads_recipekit_verbose(monkeypatch, value, expected):
+    monkeypatch.setenv("RECIPEKIT_VERBOSE", value)
+    assert _startup.verbose() is expected
