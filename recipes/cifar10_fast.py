@@ -29,10 +29,7 @@ import os
 import shutil
 import time
 
-import keras
-import numpy as np
-
-import recipekit
+SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 
 
 @dataclasses.dataclass
@@ -50,7 +47,9 @@ class Config:
     bn_momentum: float = 0.6  # Keras sense: running stats keep 60% per step
     flip: str = "alternating"  # mirror every other epoch; "random": coin per image
     translate: int = 2  # pixels of reflect-padded random translation
-    ema_decay: float = 0.98  # EMA of the weights per step (0: off)
+    averaging: str = "ema"  # "ema" | "lookahead" (airbench94's) | "none"
+    ema_decay: float = 0.98  # EMA of the weights per step (0: no averaging)
+    lookahead_period: int = 5  # steps between Lookahead syncs (airbench94: 5)
     ema_start_epoch: int = 2  # averaging starts here (weights move fast before)
     whitening_images: int = 5000  # random training images that fit the whitening
     tta_modes: tuple = ("none", "flip", "flip_translate")
@@ -58,6 +57,87 @@ class Config:
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU)
     jit: bool = False  # XLA-compile the train step (always on under JAX)
     out: str = "runs/cifar10_fast"  # metrics.json, models, log.csv, curves.png, backup/
+
+
+def parse_args(argv=None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data",
+        help="TFDS name, image folder, archive or .npz (default: the TFDS "
+        "'cifar10', downloaded on first use; 10 epochs take about 45 min on 2 "
+        "CPU cores)",
+    )
+    parser.add_argument("--epochs", type=int, help="training epochs (default 10)")
+    parser.add_argument("--batch-size", type=int, help="batch size (default 1024)")
+    parser.add_argument("--out", help="output folder (default runs/cifar10_fast)")
+    parser.add_argument(
+        "--quick", action="store_true", help="8 epochs of batch 256 on the sample"
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "mixed_float16", "mixed_bfloat16"),
+        help="compute precision (default float32; mixed_float16 on GPUs, "
+        "mixed_bfloat16 on TPUs)",
+    )
+    parser.add_argument("--jit", action="store_true", help="XLA-compile training")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--label-smoothing", type=float, help="(default 0.2)")
+    parser.add_argument("--ema-decay", type=float, help="weight EMA decay (0: off)")
+    parser.add_argument(
+        "--averaging",
+        choices=("ema", "lookahead", "none"),
+        help="ema: an EMA of the weights, evaluated at the end (default); "
+        "lookahead: airbench94's Lookahead (every 5 steps the weights move to a "
+        "slow average, taken at the end); none",
+    )
+    parser.add_argument(
+        "--flip",
+        choices=("alternating", "random"),
+        help="alternating: each image mirrored every other epoch (default); "
+        "random: a coin per image and epoch",
+    )
+    parser.add_argument(
+        "--no-whitening",
+        dest="whitening",
+        action="store_false",
+        default=None,
+        help="a trainable first conv instead of the frozen whitening",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="keep TensorFlow's start-up log lines"
+    )
+    args = parser.parse_args(argv)
+    if args.verbose:
+        os.environ["RECIPEKIT_VERBOSE"] = "1"  # read by recipekit/_startup.py
+    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"--out {args.out!r} is a file; pass a folder")
+    if args.seed is not None and not 0 <= args.seed < 2**32:
+        parser.error(f"--seed must be in [0, 2**32), got {args.seed}")
+    config = Config()
+    if args.quick:
+        sample = {"data": SAMPLE, "whitening_images": 1000}
+        config = dataclasses.replace(config, epochs=8, batch_size=256, **sample)
+    for flag in ("epochs", "batch_size"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be >= 1")
+    if args.label_smoothing is not None and not 0 <= args.label_smoothing < 1:
+        parser.error(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
+    if args.ema_decay is not None and not 0 <= args.ema_decay < 1:
+        parser.error(f"--ema-decay must be in [0, 1), got {args.ema_decay}")
+    fields = Config.__dataclass_fields__
+    updates = {k: v for k, v in vars(args).items() if v is not None and k in fields}
+    return dataclasses.replace(config, **updates)
+
+
+if __name__ == "__main__":
+    CONFIG = parse_args()  # --help and bad flags answer before Keras starts
+
+# recipekit first: it starts Keras without TensorFlow's start-up noise.
+import recipekit
+
+# isort: split
+import keras
+import numpy as np
 
 
 def whitening_sample(images, count, seed):
@@ -77,6 +157,15 @@ def main(config: Config) -> dict:
         print(f"{config.out} holds a finished run ({metrics_path}); nothing to do.")
         with open(metrics_path) as f:
             return json.load(f)
+    strategy = recipekit.distribute.strategy()
+    recipekit.report.header(
+        "cifar10_fast",
+        data=config.data,
+        device=recipekit.distribute.describe(strategy),
+        epochs=config.epochs,
+        out=config.out,
+        model=f"airbench94-style net, batch {config.batch_size}, seed {config.seed}",
+    )
 
     # Data: decoded once into uint8 arrays; labels one-hot for smoothing.
     x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
@@ -90,15 +179,16 @@ def main(config: Config) -> dict:
             f"batch of {config.batch_size}; pass a smaller --batch-size."
         )
     one_hot = np.eye(classes, dtype=np.float32)[y_train]
-    print(f"data: {config.data}, {steps} steps of {config.batch_size} per epoch")
+    print(f"{len(x_train)} training and {len(x_test)} test images, {classes} classes")
 
     # Model: whitening fitted to (normalised) training images, before training.
     # The training model holds the training set on the device (DeviceImages)
     # and flips and translates it inside the compiled step: each step is fed
     # only (index, epoch) pairs. The network itself is what gets evaluated.
-    strategy = recipekit.distribute.strategy()
-    print("device:", recipekit.distribute.describe(strategy))
     total = steps * config.epochs
+    averaging = config.averaging
+    if averaging == "ema" and not config.ema_decay:
+        averaging = "none"  # --ema-decay 0: EMA off
     peak = config.learning_rate * config.batch_size / 1024
     with strategy.scope():
         net = recipekit.models.fast_cifar_net(
@@ -134,11 +224,19 @@ def main(config: Config) -> dict:
         optimizer = recipekit.optimizers.RateFactors(
             optimizer, {"_bn/beta": config.bn_shift_lr}
         )
-        if config.ema_decay:
+        if averaging == "ema":
             optimizer = recipekit.optimizers.EMA(
                 optimizer,
                 config.ema_decay,
                 start_step=config.ema_start_epoch * steps,
+            )
+        elif averaging == "lookahead":  # alpha = 1 - 0.95^5 (t/T)^3, airbench94
+            points = np.linspace(0, total, 21)
+            alpha = 1 - 0.95**5 * (points / total) ** 3
+            optimizer = recipekit.optimizers.Lookahead(
+                optimizer,
+                config.lookahead_period,
+                recipekit.optimizers.PiecewiseLinear(points.tolist(), alpha.tolist()),
             )
         model.compile(
             optimizer=optimizer,
@@ -166,11 +264,12 @@ def main(config: Config) -> dict:
             os.path.join(config.out, "curves.png"),
             csv_path=os.path.join(config.out, "log.csv"),
             validation_label=(
-                "validation (EMA weights)" if config.ema_decay else "validation"
+                "validation (EMA weights)" if averaging == "ema" else "validation"
             ),
         ),
         keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False),
     ]
+    recipekit.report.phase("training")
     start = time.perf_counter()
     model.fit(
         inputs,
@@ -185,19 +284,34 @@ def main(config: Config) -> dict:
 
     # Evaluate: raw weights, then the EMA's, each with every TTA mode.
     test = (x_test, y_test)
+    modes = ", ".join(config.tta_modes)
+    recipekit.report.phase(f"evaluating raw weights; TTA: {modes}")
     tta = {
         "raw": recipekit.evaluate.evaluate_tta(
             net, test, config.tta_modes, batch_size=1024
         )
     }
     net.save(os.path.join(config.out, "model.keras"))
-    if config.ema_decay:
-        optimizer.use_averages()
-        tta["ema"] = recipekit.evaluate.evaluate_tta(
+    if averaging != "none":
+        recipekit.report.phase(f"evaluating {averaging} weights; TTA: {modes}")
+        if averaging == "ema":
+            optimizer.use_averages()
+        else:
+            optimizer.use_slow_weights()
+        tta[averaging] = recipekit.evaluate.evaluate_tta(
             net, test, config.tta_modes, batch_size=1024
         )
-        net.save(os.path.join(config.out, "model_ema.keras"))
-    final = tta["ema" if config.ema_decay else "raw"]
+        net.save(os.path.join(config.out, f"model_{averaging}.keras"))
+    final = tta["raw" if averaging == "none" else averaging]
+    # The same weights, averaging the TTA views' logits (airbench94) instead
+    # of their probabilities: side by side in every run.
+    logit_modes = [m for m in config.tta_modes if m != "none"]
+    if logit_modes:
+        recipekit.report.phase(f"TTA averaging logits: {', '.join(logit_modes)}")
+        final_name = "raw" if averaging == "none" else averaging
+        tta[f"{final_name}, logit TTA"] = recipekit.evaluate.evaluate_tta(
+            net, test, logit_modes, batch_size=1024, average="logits"
+        )
     metrics = {
         "test_accuracy": round(final["none"], 4),
         "tta_accuracy": round(final[config.tta_modes[-1]], 4),
@@ -216,70 +330,13 @@ def main(config: Config) -> dict:
         json.dump(metrics, f, indent=2)
     os.replace(metrics_path + ".tmp", metrics_path)
     shutil.rmtree(backup_dir)  # Only now: a kill before this resumes the run.
-    print(
-        f"test accuracy {metrics['test_accuracy']:.4f} without TTA, "
-        f"{metrics['tta_accuracy']:.4f} with; {config.epochs} epochs, {wall:.0f} s"
+    names = ["metrics.json", "model.keras", f"model_{averaging}.keras"]
+    names += ["curves.png", "log.csv"]
+    recipekit.report.summary(
+        tta, wall_s=wall, paths=[os.path.join(config.out, n) for n in names]
     )
     return metrics
 
 
-def parse_args(argv=None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data",
-        help="TFDS name, image folder, archive or .npz (default: the TFDS "
-        "'cifar10', downloaded on first use; 10 epochs take about 45 min on 2 "
-        "CPU cores)",
-    )
-    parser.add_argument("--epochs", type=int, help="training epochs (default 10)")
-    parser.add_argument("--batch-size", type=int, help="batch size (default 1024)")
-    parser.add_argument("--out", help="output folder (default runs/cifar10_fast)")
-    parser.add_argument(
-        "--quick", action="store_true", help="8 epochs of batch 256 on the sample"
-    )
-    parser.add_argument(
-        "--precision",
-        choices=("float32", "mixed_float16", "mixed_bfloat16"),
-        help="compute precision (default float32; mixed_float16 on GPUs, "
-        "mixed_bfloat16 on TPUs)",
-    )
-    parser.add_argument("--jit", action="store_true", help="XLA-compile training")
-    parser.add_argument("--seed", type=int, help="random seed (default 0)")
-    parser.add_argument("--label-smoothing", type=float, help="(default 0.2)")
-    parser.add_argument("--ema-decay", type=float, help="weight EMA decay (0: off)")
-    parser.add_argument(
-        "--flip",
-        choices=("alternating", "random"),
-        help="alternating: each image mirrored every other epoch (default); "
-        "random: a coin per image and epoch",
-    )
-    parser.add_argument(
-        "--no-whitening",
-        dest="whitening",
-        action="store_false",
-        default=None,
-        help="a trainable first conv instead of the frozen whitening",
-    )
-    args = parser.parse_args(argv)
-    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error(f"--out {args.out!r} is a file; pass a folder")
-    if args.seed is not None and not 0 <= args.seed < 2**32:
-        parser.error(f"--seed must be in [0, 2**32), got {args.seed}")
-    config = Config()
-    if args.quick:
-        sample = {"data": recipekit.data.SAMPLE, "whitening_images": 1000}
-        config = dataclasses.replace(config, epochs=8, batch_size=256, **sample)
-    for flag in ("epochs", "batch_size"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            parser.error(f"--{flag.replace('_', '-')} must be >= 1")
-    if args.label_smoothing is not None and not 0 <= args.label_smoothing < 1:
-        parser.error(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
-    if args.ema_decay is not None and not 0 <= args.ema_decay < 1:
-        parser.error(f"--ema-decay must be in [0, 1), got {args.ema_decay}")
-    fields = Config.__dataclass_fields__
-    updates = {k: v for k, v in vars(args).items() if v is not None and k in fields}
-    return dataclasses.replace(config, **updates)
-
-
 if __name__ == "__main__":
-    main(parse_args())
+    main(CONFIG)

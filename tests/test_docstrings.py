@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import recipekit
-from recipekit import augment, callbacks, data, evaluate, models, optimizers
+from recipekit import augment, callbacks, data, evaluate, models, optimizers, report
 
 RUNNABLE = [
     optimizers.PiecewiseLinear,
@@ -21,6 +21,7 @@ RUNNABLE = [
     optimizers.ScaledSchedule,
     optimizers.RateFactors,
     optimizers.EMA,
+    optimizers.Lookahead,
     augment.DeviceImages,
     augment.DeviceImages.training_model,
     augment.translate,
@@ -43,6 +44,10 @@ RUNNABLE = [
     data.load_arrays,
     models.sublayers,
     models.patch_whitening_kernel,
+    report.header,
+    report.phase,
+    report.table,
+    report.summary,
 ]
 
 
@@ -51,6 +56,7 @@ def test_docstring_example_runs(obj):
     globs = {"keras": keras, "np": np, "recipekit": recipekit}
     globs.update({name: getattr(optimizers, name) for name in optimizers.__all__})
     globs.update({name: getattr(evaluate, name) for name in evaluate.__all__})
+    globs.update({name: getattr(report, name) for name in report.__all__})
     globs.update(DeviceImages=augment.DeviceImages, translate=augment.translate,
                  epoch_indices=augment.epoch_indices, sublayers=models.sublayers,
                  SnapshotEnsemble=callbacks.SnapshotEnsemble)  # fmt: skip

@@ -57,6 +57,11 @@ OTHERS = {
     ),
     "PartialIdentity": lambda: recipekit.models.PartialIdentity(seed=0),
     "EMA": lambda: recipekit.optimizers.EMA(keras.optimizers.SGD(0.1), 0.9),
+    "Lookahead": lambda: recipekit.optimizers.Lookahead(
+        keras.optimizers.SGD(0.1),
+        5,
+        recipekit.optimizers.PiecewiseLinear([0, 9], [1, 0.5]),
+    ),
     "RateFactors": lambda: recipekit.optimizers.RateFactors(
         keras.optimizers.SGD(0.1), {"a": 2.0}
     ),

@@ -1,5 +1,8 @@
 """Test-time augmentation (flip, flip + translate, 10-crop) on any Keras backend."""
 
+import contextlib
+import logging
+
 import keras
 import numpy as np
 from keras import ops
@@ -12,6 +15,7 @@ _VIEWS = {"none": 1, "flip": 2, "flip_translate": 6, "ten_crop": 10}
 # on both of them shifted one pixel up-left and one pixel down-right.
 _WEIGHTS = {"flip_translate": (0.25, 0.25, 0.125, 0.125, 0.125, 0.125)}
 PAD_MODES = ("reflect", "symmetric", "constant")
+AVERAGES = ("probabilities", "logits")
 
 
 def _mirror(images):
@@ -218,15 +222,19 @@ class TTAViews(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="recipekit")
 class ViewAverage(keras.layers.Layer):
-    """Averages `(V * B, K)` per-view probabilities into `(B, K)`, with weights.
+    """Averages `(V * B, K)` per-view outputs into `(B, K)` probabilities.
 
-    The second half of `tta_model`; `softmax=True` turns logits into
-    probabilities first, so the average is always over probabilities.
+    The second half of `tta_model`. `softmax=True` says the inputs are logits.
+    `average="probabilities"` averages the views' probabilities;
+    `average="logits"` averages their logits (for softmax inputs, their log
+    probabilities, which differ from the logits by a constant per view) and
+    returns the softmax of that average, as airbench94 does.
 
     Args:
         views: the number of views V.
         weights: optional V weights summing to 1 (default: equal).
-        softmax: apply a softmax to each view's outputs first.
+        softmax: the inputs are logits (else probabilities).
+        average: `"probabilities"` or `"logits"`.
 
     Example:
 
@@ -234,8 +242,16 @@ class ViewAverage(keras.layers.Layer):
     (3, 4)
     """
 
-    def __init__(self, views, weights=None, softmax=False, **kwargs):
+    def __init__(
+        self, views, weights=None, softmax=False, average="probabilities", **kwargs
+    ):
         super().__init__(**kwargs)
+        if average not in AVERAGES:
+            raise ValueError(
+                f"Argument `average` must be one of {AVERAGES}. Received: "
+                f"average={average!r}"
+            )
+        self.average = average
         self.views = int(views)
         self.weights_ = None if weights is None else [float(w) for w in weights]
         if self.weights_ is not None and len(self.weights_) != self.views:
@@ -247,13 +263,18 @@ class ViewAverage(keras.layers.Layer):
 
     def call(self, outputs):
         outputs = ops.cast(outputs, "float32")
-        if self.softmax:
+        logits = self.average == "logits"
+        if self.softmax and not logits:
             outputs = ops.softmax(outputs, axis=-1)
+        elif logits and not self.softmax:
+            outputs = ops.log(ops.maximum(outputs, 1e-30))
         per_view = ops.reshape(outputs, (self.views, -1, ops.shape(outputs)[-1]))
         if self.weights_ is None:
-            return ops.mean(per_view, axis=0)
-        weights = ops.convert_to_tensor(self.weights_, "float32")
-        return ops.tensordot(weights, per_view, axes=1)
+            mean = ops.mean(per_view, axis=0)
+        else:
+            weights = ops.convert_to_tensor(self.weights_, "float32")
+            mean = ops.tensordot(weights, per_view, axes=1)
+        return ops.softmax(mean, axis=-1) if logits else mean
 
     def compute_output_shape(self, input_shape):
         return (None, input_shape[-1])
@@ -264,11 +285,12 @@ class ViewAverage(keras.layers.Layer):
             "views": self.views,
             "weights": self.weights_,
             "softmax": self.softmax,
+            "average": self.average,
         }
 
 
 def tta_model(model, mode="flip", image_shape=None, crop_size=None, pad=0,
-              pad_mode="reflect"):  # fmt: skip
+              pad_mode="reflect", average="probabilities"):  # fmt: skip
     """One Keras model that predicts probabilities averaged over TTA views.
 
     Images in, averaged class probabilities out: `TTAViews`, the model on all
@@ -283,6 +305,8 @@ def tta_model(model, mode="flip", image_shape=None, crop_size=None, pad=0,
         crop_size: `(h, w)` of the ten crops; default the model's input size.
         pad: pixels of padding around each image before ten-cropping.
         pad_mode: `"reflect"`, `"symmetric"` or `"constant"`.
+        average: average the views' `"probabilities"` or their `"logits"`
+            (see `ViewAverage`).
 
     Returns:
         A functional `keras.Model`.
@@ -303,6 +327,7 @@ def tta_model(model, mode="flip", image_shape=None, crop_size=None, pad=0,
         _VIEWS[mode],
         _WEIGHTS.get(mode),
         softmax=not ends_in_softmax(model),
+        average=average,
         name="view_average",
     )(model(views))
     return keras.Model(inputs, outputs, name=f"{model.name}_tta_{mode}")
@@ -343,6 +368,7 @@ def predict_tta(
     batch_size=256,
     pad_mode="reflect",
     verbose="auto",
+    average="probabilities",
 ):
     """Predicts class probabilities averaged over test-time augmented views.
 
@@ -357,7 +383,9 @@ def predict_tta(
 
     Models ending in a softmax are averaged as they are. Any other model is
     taken to output logits: its outputs go through a softmax first, so the
-    average is always over probabilities.
+    average is over probabilities. With `average="logits"` the views' logits
+    (log probabilities for softmax models) are averaged instead, and the
+    softmax of the average is returned (airbench94's TTA).
 
     Args:
         model: a Keras image classifier with one input `(H, W, C)`.
@@ -370,6 +398,7 @@ def predict_tta(
         batch_size: images per model call (views included).
         pad_mode: `"reflect"`, `"symmetric"` or `"constant"`.
         verbose: show a progress bar (`"auto"`, 0 or 1).
+        average: `"probabilities"` (default) or `"logits"`.
 
     Returns:
         A numpy array `(N, classes)` of averaged probabilities.
@@ -392,7 +421,7 @@ def predict_tta(
     if mode not in MODES:
         raise ValueError(f"Argument `mode` must be one of {MODES}. Received: {mode!r}")
     images, shape, is_array = _split_images(data)
-    tta = tta_model(model, mode, shape, crop_size, pad, pad_mode)
+    tta = tta_model(model, mode, shape, crop_size, pad, pad_mode, average)
     chunk = max(1, batch_size // _VIEWS[mode])
     if not is_array:
         images = images.batch(chunk)
@@ -412,6 +441,7 @@ def evaluate_tta(
     pad=0,
     batch_size=256,
     verbose="auto",
+    average="probabilities",
 ):
     """Top-1 accuracy of a classifier under each test-time augmentation mode.
 
@@ -425,6 +455,7 @@ def evaluate_tta(
             pad-and-crop).
         batch_size: images per model call.
         verbose: show progress bars.
+        average: average the views' `"probabilities"` or `"logits"`.
 
     Returns:
         A dict `{mode: accuracy}`.
@@ -458,9 +489,33 @@ def evaluate_tta(
             "trained for. Evaluate it on the data it was trained for."
         )
     results = {}
-    for mode in modes:
-        probs = predict_tta(
-            model, images, mode, crop_size, pad, batch_size, verbose=verbose
-        )
-        results[mode] = float(np.mean(probs.argmax(axis=1) == labels))
+    with _expected_retracing():
+        for mode in modes:
+            probs = predict_tta(
+                model, images, mode, crop_size, pad, batch_size,
+                verbose=verbose, average=average,
+            )  # fmt: skip
+            results[mode] = float(np.mean(probs.argmax(axis=1) == labels))
     return results
+
+
+class _NoRetracingNotice(logging.Filter):
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _expected_retracing():
+    """Silences TensorFlow's "N out of the last M calls ... retracing" notice.
+
+    Each mode predicts through a model of its own, so each traces a predict
+    function: that is by design, and TensorFlow's notice (which counts every
+    Keras predict function as one) would only alarm. Other messages pass.
+    """
+    logger = logging.getLogger("tensorflow")
+    notice = _NoRetracingNotice()
+    logger.addFilter(notice)
+    try:
+        yield
+    finally:
+        logger.removeFilter(notice)

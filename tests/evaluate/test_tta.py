@@ -155,3 +155,26 @@ def test_flip_translate_weights_the_views_like_airbench():
     weights = [0.25, 0.25, 0.125, 0.125, 0.125, 0.125]
     expected = sum(w * p for w, p in zip(weights, per_view, strict=True))
     np.testing.assert_allclose(probs, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_view_average_of_logits_is_the_softmax_of_the_mean_logit():
+    logits = np.array([[-2.0, 1.0, 2.0], [-1.0, 0.0, 2.0], [2.0, 6.0, 1.0],
+                       [0.0, 1.0, -3.0]], "float32")  # fmt: skip
+    weights = [0.75, 0.25]  # 2 views of 2 images: rows 0-1 view 1, 2-3 view 2
+    mean = 0.75 * logits[:2] + 0.25 * logits[2:]
+    want = np.exp(mean) / np.exp(mean).sum(1, keepdims=True)
+    got = recipekit.evaluate.ViewAverage(2, weights, softmax=True, average="logits")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(got(logits)), want, 1e-6)
+    # A softmax model's log probabilities differ from its logits by a constant
+    # per view: the same result.
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    from_probs = recipekit.evaluate.ViewAverage(2, weights, average="logits")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(from_probs(probs)), want, rtol=1e-5
+    )
+    # The default averages probabilities, which picks another class here.
+    default = recipekit.evaluate.ViewAverage(2, weights, softmax=True)
+    by_probability = keras.ops.convert_to_numpy(default(logits)).argmax(1)
+    assert by_probability.tolist() != want.argmax(1).tolist()
+    with pytest.raises(ValueError, match="average"):
+        recipekit.evaluate.ViewAverage(2, average="mean")

@@ -34,8 +34,9 @@ def test_smoke_run_writes_metrics_and_loadable_models(load_recipe, tiny_npz, tmp
     metrics = recipe.main(config)
     with open(tmp_path / "run" / "metrics.json") as f:
         assert json.load(f) == json.loads(json.dumps(metrics))
-    assert set(metrics["accuracy"]) == {"raw", "ema"}
+    assert set(metrics["accuracy"]) == {"raw", "ema", "ema, logit TTA"}
     assert set(metrics["accuracy"]["ema"]) == {"none", "flip", "flip_translate"}
+    assert set(metrics["accuracy"]["ema, logit TTA"]) == {"flip", "flip_translate"}
     assert metrics["test_accuracy"] == metrics["accuracy"]["ema"]["none"]
     assert metrics["tta_accuracy"] == metrics["accuracy"]["ema"]["flip_translate"]
     assert metrics["epochs"] == 2 and metrics["train_images_per_s"] > 0
@@ -98,3 +99,27 @@ def test_bad_flags_exit_with_a_message(load_recipe, argv):
     recipe = load_recipe("cifar10_fast")
     with pytest.raises(SystemExit):
         recipe.parse_args(argv)
+
+
+def test_lookahead_averaging_evaluates_and_saves_the_slow_weights(
+    load_recipe, tiny_npz, tmp_path
+):
+    recipe = load_recipe("cifar10_fast")
+    config = dataclasses.replace(
+        recipe.parse_args(["--averaging", "lookahead"]),
+        data=tiny_npz(96, 30, 3),
+        epochs=2,
+        batch_size=16,  # 6 steps per epoch: 12 steps, syncs at 5 and 10
+        whitening_images=50,
+        tta_modes=("none", "flip"),
+        out=str(tmp_path / "run"),
+    )
+    metrics = recipe.main(config)
+    assert set(metrics["accuracy"]) == {"raw", "lookahead", "lookahead, logit TTA"}
+    assert metrics["test_accuracy"] == metrics["accuracy"]["lookahead"]["none"]
+    model = keras.saving.load_model(tmp_path / "run" / "model_lookahead.keras")
+    x_test = np.load(config.data)["x_test"].astype(np.float32)
+    accuracy = np.mean(model.predict(x_test, verbose=0).argmax(1) == np.load(
+        config.data)["y_test"])  # fmt: skip
+    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-4)
+    assert not (tmp_path / "run" / "model_ema.keras").exists()
