@@ -295,7 +295,8 @@ def main(config: Config) -> dict:
     }
     net.save(os.path.join(config.out, "model.keras"))
     if averaging != "none":
-        recipekit.report.phase(f"evaluating {averaging} weights; TTA: {modes}")
+        label = {"ema": "EMA", "lookahead": "Lookahead (slow)"}[averaging]
+        recipekit.report.phase(f"evaluating {label} weights; TTA: {modes}")
         if averaging == "ema":
             optimizer.use_averages()
         else:

@@ -74,12 +74,15 @@ def test_a_recipe_prints_its_header_first_and_a_summary_last(tiny_npz, tmp_path)
         "== evaluating EMA weights; TTA: none, flip, flip_translate",
     ):
         assert heading in lines
+    assert "== TTA averaging logits: flip, flip_translate" in lines
     summary = lines[lines.index("== summary") :]
     assert summary[1].split() == ["accuracy", "%", "none", "flip", "flip_translate"]
-    assert [row.split()[0] for row in summary[2:4]] == ["raw", "ema"]
-    assert summary[4].startswith("training wall time ")
-    assert summary[5] == "wrote:"
-    written = [row.strip() for row in summary[6:]]
+    assert [row[:16].strip() for row in summary[2:5]] == [
+        "raw", "ema", "ema, logit TTA"
+    ]  # fmt: skip
+    assert summary[5].startswith("training wall time ")
+    assert summary[6] == "wrote:"
+    written = [row.strip() for row in summary[7:]]
     assert written == [
         str(out / n)
         for n in ("metrics.json", "model.keras", "model_ema.keras", "curves.png",
