@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from recipekit._tensorflow import tensorflow
-from recipekit.data import _archive, _cache, _folder, _sample
+from recipekit.data import _archive, _cache, _folder, _sample, _stream
 
 _ON_ERROR = ("raise", "skip")
 
@@ -22,6 +22,7 @@ def load(
     on_error="raise",
     cache_dir=None,
     data_dir=None,
+    stream=None,
 ):
     """Loads an image-classification dataset as uint8 images and int64 labels.
 
@@ -42,6 +43,14 @@ def load(
     `cache_dir` (default `$RECIPEKIT_CACHE` or `~/.cache/recipekit`) and reused
     while the source is unchanged. Grayscale and RGBA images become RGB.
 
+    Folders and `.zip` archives whose decoded images would exceed the memory
+    budget (`$RECIPEKIT_MEMORY_BUDGET` bytes, default 1 GiB) are streamed
+    instead: the file list is put in one seeded random order and each image is
+    read and decoded in parallel when tf.data asks for it, so memory stays
+    bounded whatever the size (`pipeline()` keeps its shuffle buffer and cache
+    within the same budget). Same return type, same pixels. A `.tar(.gz)` that
+    large is refused (no random access): extract it or zip it.
+
     Args:
         source: one of the sources above.
         split: the split to load (`"train"`, `"test"`, ...). Sources without
@@ -54,6 +63,8 @@ def load(
             names it; `"skip"` skips it with a warning naming it.
         cache_dir: where decoded folders and archives are cached.
         data_dir: TFDS data folder.
+        stream: None (default) streams folders and zip archives above the
+            memory budget; True always streams them, False never.
 
     Returns:
         `(dataset, class_names)`: a `tf.data.Dataset` of `(image, label)` with
@@ -74,7 +85,24 @@ def load(
             f"Argument `on_error` must be one of {_ON_ERROR}. Received: "
             f"on_error={on_error!r}"
         )
+    if stream not in (None, True, False):
+        raise ValueError(
+            "Argument `stream` must be None, True or False. Received: "
+            f"stream={stream!r}"
+        )
     if isinstance(source, str | os.PathLike) and _is_path_like(os.fspath(source)):
+        path = os.fspath(source)
+        if os.path.isdir(path) or (_archive.is_archive(path) and os.path.isfile(path)):
+            streamed, listing = _stream.should_stream(path, split, image_size, stream)
+            if streamed:
+                return _stream.stream(
+                    listing, image_size, on_error
+                ), listing.class_names
+        elif stream:
+            raise ValueError(
+                f"stream=True applies to image folders and .zip archives; {path!r} "
+                "is neither."
+            )
         images, labels, names = load_arrays(
             source,
             split,
@@ -198,6 +226,15 @@ def _load_files(path, split, image_size, on_error, cache_dir):
     )
     cached = _cache.read(cache_dir, key)
     if cached is None:
+        listing = _stream.Listing(path, split)
+        size, budget = listing.decoded_bytes(image_size), _stream.memory_budget()
+        if size > budget:
+            raise ValueError(
+                f"{path!r} ({len(listing.names)} images) decodes to {size} bytes, "
+                f"more than the memory budget of {budget} bytes. Load it with "
+                "recipekit.data.load(...), which streams it from disk (tf.data), "
+                "pass a smaller image_size, or raise RECIPEKIT_MEMORY_BUDGET."
+            )
         cached = _folder.read_images(path, split, image_size, on_error)
         _cache.write(cache_dir, key, *cached)
     images, labels, names, skipped = cached

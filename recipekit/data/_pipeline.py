@@ -1,6 +1,9 @@
 """`pipeline()`: the tf.data input pipeline (the TensorFlow path)."""
 
+import numpy as np
+
 from recipekit._tensorflow import tensorflow
+from recipekit.data._stream import memory_budget
 
 
 def pipeline(
@@ -33,8 +36,12 @@ def pipeline(
         seed: makes shuffling and augmentation repeat exactly. Each batch gets
             its own augmentation seed, new every epoch.
         shuffle_buffer: shuffle buffer size; default: the whole dataset when its
-            size is known, else 10,000.
-        cache: keep the uint8 images in memory after the first pass.
+            size is known and it fits the memory budget
+            (`$RECIPEKIT_MEMORY_BUDGET`, default 1 GiB), else as many images as
+            fit in a quarter of it, at most 10,000.
+        cache: keep the uint8 images in memory after the first pass (skipped
+            for a dataset larger than the memory budget, such as a streamed
+            folder).
         drop_remainder: drop the last partial batch; default `training`.
         epochs: for a run that must resume exactly: every epoch's batches in
             one dataset (train with `steps_per_epoch=len(data) // batch_size`),
@@ -73,12 +80,12 @@ def pipeline(
         return _all_epochs(
             dataset, batch_size, augment, seed, shuffle_buffer, epochs, start_epoch
         )
-    if cache:
+    fits, buffer = memory_plan(dataset)
+    if cache and fits:
         dataset = dataset.cache()
     if training:
         if shuffle_buffer is None:
-            size = int(dataset.cardinality())
-            shuffle_buffer = size if size > 0 else 10_000
+            shuffle_buffer = buffer
         dataset = dataset.shuffle(
             shuffle_buffer, seed=seed, reshuffle_each_iteration=True
         )
@@ -126,8 +133,11 @@ def _all_epochs(dataset, batch_size, augment, seed, shuffle_buffer, epochs, star
             f"one batch of {batch_size}; pass a smaller batch size."
         )
     steps = size // batch_size
-    dataset = dataset.cache().shuffle(
-        shuffle_buffer or size, seed=seed, reshuffle_each_iteration=True
+    fits, buffer = memory_plan(dataset)
+    if fits:
+        dataset = dataset.cache()
+    dataset = dataset.shuffle(
+        shuffle_buffer or buffer, seed=seed, reshuffle_each_iteration=True
     )
     dataset = dataset.batch(batch_size, drop_remainder=True).repeat(epochs)
     dataset = dataset.enumerate().skip(start * steps)
@@ -142,3 +152,24 @@ def _all_epochs(dataset, batch_size, augment, seed, shuffle_buffer, epochs, star
         augment_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def memory_plan(dataset):
+    """`(fits, shuffle_buffer)`: whether the images fit the memory budget whole
+    (then cache them and shuffle over all), else a bounded buffer.
+
+    Decoded sizes come from the element spec (the image, first); an unknown
+    size counts as not fitting, with a buffer of at most 10,000 images.
+    """
+    spec = dataset.element_spec
+    image = spec[0] if isinstance(spec, tuple) else spec
+    size = int(dataset.cardinality())
+    shape = image.shape
+    if shape.rank is None or not shape.is_fully_defined():
+        return False, size if 0 < size <= 10_000 else 10_000
+    element = max(1, int(np.prod(shape.as_list())) * image.dtype.size)
+    if 0 < size <= memory_budget() // element:
+        return True, size
+    # Too big to hold: a quarter of the budget, at most 10,000 images, so the
+    # buffer, tf.data's prefetching and the framework stay within it.
+    return False, max(1, min(10_000, memory_budget() // 4 // element))

@@ -1,0 +1,167 @@
+"""Folders and zip archives larger than memory: listed, shuffled once, decoded lazily.
+
+`load()` streams a source whose decoded images would not fit in the memory
+budget (`memory_budget()`: `$RECIPEKIT_MEMORY_BUDGET` bytes, default 1 GiB):
+the file list (names and labels: a few bytes per image) is put in one seeded
+random order, then each file is read and decoded when tf.data asks for it, in
+parallel, with the same decoder as the in-memory path (`_folder.decode`), so
+both paths give the same pixels. Memory is then bounded by tf.data's buffers,
+whatever the number of images; `pipeline()` keeps its shuffle buffer and cache
+within the same budget.
+
+Why one fixed order and not a reshuffle every epoch: two passes over a test
+split must see the images in the same order (`evaluate_tta` reads labels and
+predictions in separate passes). Training reshuffles within `pipeline()`'s
+buffer; the fixed order has mixed the classes first, as sharded record files
+do at ImageNet scale.
+
+A `.tar`/`.tar.gz` has no random access (a gzip stream is read from its start),
+so one larger than the budget is refused with the way out (extract it, or zip
+it).
+"""
+
+import os
+import threading
+import warnings
+import zipfile
+
+import numpy as np
+
+from recipekit.data import _archive, _folder
+
+_DEFAULT_BUDGET = 1 << 30
+
+
+def memory_budget():
+    """Bytes of decoded images recipekit holds in memory (`RECIPEKIT_MEMORY_BUDGET`)."""
+    value = os.environ.get("RECIPEKIT_MEMORY_BUDGET")
+    if value is None:
+        return _DEFAULT_BUDGET
+    try:
+        budget = int(value)
+    except ValueError:
+        budget = 0
+    if budget < 1:
+        raise ValueError(
+            f"RECIPEKIT_MEMORY_BUDGET must be a positive number of bytes, got {value!r}"
+        )
+    return budget
+
+
+class Listing:
+    """One split of a folder or zip: its files, labels, class names and reader."""
+
+    def __init__(self, source, split):
+        self.source = source
+        self.is_zip = source.lower().endswith(".zip")
+        if _archive.is_archive(source):
+            with _archive.ArchiveReader(source) as archive:
+                names = archive.names
+        else:
+            names = [rel for rel, _ in _archive.iter_folder(source)]
+        layout = _folder.Layout(source, names)
+        self.ignored = layout.ignored
+        chosen = layout.select(split)
+        if len(layout.class_names) < 2:
+            raise ValueError(
+                f"{source!r} has a single class folder {layout.class_names!r}; "
+                "classification needs at least two classes."
+            )
+        self.names = [name for name, _ in chosen]
+        self.labels = np.asarray([label for _, label in chosen], np.int64)
+        self.class_names = layout.class_names
+        self._local = threading.local()
+
+    def shown(self, name):
+        return f"{self.source}{':' if _archive.is_archive(self.source) else '/'}{name}"
+
+    def read(self, name):
+        """The bytes of one file (a zip is opened once per reading thread; a tar
+        is scanned, which only the size check does, for one file)."""
+        if not _archive.is_archive(self.source):
+            with open(os.path.join(self.source, name), "rb") as handle:
+                return handle.read()
+        if not self.is_zip:
+            with _archive.ArchiveReader(self.source) as archive:
+                return next(archive.read({name}))[1]
+        handle = getattr(self._local, "zip", None)
+        if handle is None:
+            handle = self._local.zip = zipfile.ZipFile(self.source)
+        return handle.read(name)
+
+    def decoded_bytes(self, image_size):
+        """Bytes of all images decoded: exact with `image_size`, else from the first."""
+        if image_size is None:
+            image_size = self.decode(self.names[0], None).shape[:2]
+        return len(self.names) * int(image_size[0]) * int(image_size[1]) * 3
+
+    def decode(self, name, image_size):
+        return _folder.decode(name, self.read(name), image_size)
+
+
+def should_stream(source, split, image_size, stream):
+    """`(stream?, listing)`: the `stream` argument, or the size against the budget."""
+    if stream is False:
+        return False, None
+    tar = _archive.is_archive(source) and not source.lower().endswith(".zip")
+    listing = Listing(source, split)
+    too_big = listing.decoded_bytes(image_size) > memory_budget()
+    if tar and (stream or too_big):
+        why = "you asked to stream" if stream else "decode to more than the budget"
+        raise ValueError(
+            f"{source!r} is a tar archive of {len(listing.names)} images that "
+            f"{why} ({memory_budget()} bytes, RECIPEKIT_MEMORY_BUDGET), and a tar "
+            "archive cannot be read out of order. Extract it (tar xf) and load the "
+            "folder, or store it as a .zip; both stream."
+        )
+    return bool(stream) or too_big, listing
+
+
+def stream(listing, image_size, on_error, seed=0):
+    """A tf.data.Dataset of `(uint8 image, int64 label)` decoded on demand."""
+    import tensorflow as tf
+
+    if listing.ignored:
+        warnings.warn(
+            f"Ignored {len(listing.ignored)} file(s) in {listing.source!r} that are "
+            f"not images: {', '.join(repr(n) for n in listing.ignored[:5])}.",
+            stacklevel=3,
+        )
+    if image_size is None:
+        image_size = listing.decode(listing.names[0], None).shape[:2]
+    height, width = int(image_size[0]), int(image_size[1])
+    order = np.random.default_rng(seed).permutation(len(listing.names))
+    names = np.asarray(listing.names, dtype=object)[order]
+    labels = listing.labels[order]
+    skip = on_error == "skip"
+
+    def decode(name):
+        name = name.decode("utf-8")
+        try:
+            image = listing.decode(name, image_size)
+        except Exception as error:  # PIL raises many types for bad files.
+            if not skip:
+                raise ValueError(
+                    f"Cannot decode the image {listing.shown(name)!r}: {error}. "
+                    "Remove or replace the file, or pass on_error='skip'."
+                ) from error
+            shown = listing.shown(name)
+            warnings.warn(f"Skipped unreadable image {shown!r}: {error}", stacklevel=2)
+            return np.zeros((height, width, 3), np.uint8), False
+        if image.shape != (height, width, 3):
+            raise ValueError(
+                f"Images in {listing.source!r} have different sizes: "
+                f"{listing.shown(name)!r} is {image.shape[1]}x{image.shape[0]}, "
+                f"others {width}x{height}. Pass image_size=(height, width)."
+            )
+        return image, True
+
+    def read(name, label):
+        image, ok = tf.numpy_function(decode, [name], (tf.uint8, tf.bool))
+        return tf.ensure_shape(image, (height, width, 3)), label, ok
+
+    dataset = tf.data.Dataset.from_tensor_slices((names.astype(str), labels))
+    dataset = dataset.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if skip:
+        dataset = dataset.filter(lambda image, label, ok: ok)
+    return dataset.map(lambda image, label, ok: (image, label))
