@@ -44,6 +44,7 @@ class Config:
     weight_decay: float = 0.0089  # decoupled: w -= lr * weight_decay * w per step
     bn_shift_lr: float = 64.0  # learning-rate multiplier of the BatchNorm shifts
     warmup: float = 0.2  # fraction of steps to the peak (from 0.2 * peak)
+    final_lr: float = 0.0  # learning rate at the end, x peak (airbench94: 0.07)
     label_smoothing: float = 0.2  # 0: off
     whitening: bool = True  # frozen 2x2 patch whitening (False: trainable conv)
     bn_momentum: float = 0.6  # Keras sense: running stats keep 60% per step
@@ -86,6 +87,12 @@ def parse_args(argv=None) -> Config:
     parser.add_argument("--label-smoothing", type=float, help="(default 0.2)")
     parser.add_argument("--ema-decay", type=float, help="weight EMA decay (0: off)")
     parser.add_argument(
+        "--warmup", type=float, help="fraction of steps to the peak (default 0.2)"
+    )
+    parser.add_argument(
+        "--final-lr", type=float, help="final learning rate x peak (default 0)"
+    )
+    parser.add_argument(
         "--averaging",
         choices=("ema", "lookahead", "none"),
         help="ema: an EMA of the weights, evaluated at the end (default); "
@@ -124,6 +131,10 @@ def parse_args(argv=None) -> Config:
             parser.error(f"--{flag.replace('_', '-')} must be >= 1")
     if args.label_smoothing is not None and not 0 <= args.label_smoothing < 1:
         parser.error(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
+    if args.warmup is not None and not 0 < args.warmup < 1:
+        parser.error(f"--warmup must be in (0, 1), got {args.warmup}")
+    if args.final_lr is not None and not 0 <= args.final_lr <= 1:
+        parser.error(f"--final-lr must be in [0, 1], got {args.final_lr}")
     if args.ema_decay is not None and not 0 <= args.ema_decay < 1:
         parser.error(f"--ema-decay must be in [0, 1), got {args.ema_decay}")
     fields = Config.__dataclass_fields__
@@ -215,7 +226,8 @@ def main(config: Config) -> dict:
         )
         model = data.training_model(net, name="fast_cifar_training")
         schedule = recipekit.optimizers.PiecewiseLinear(
-            [0, config.warmup * total, total], [0.2 * peak, peak, 0.0]
+            [0, config.warmup * total, total],
+            [0.2 * peak, peak, config.final_lr * peak],
         )
         optimizer = keras.optimizers.SGD(
             schedule,
