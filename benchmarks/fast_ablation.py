@@ -17,9 +17,9 @@ weights without TTA and with the mirror plus 1-pixel shifts (`flip_translate`),
 averaging the views' probabilities and, on the averaged weights, their logits
 (airbench94's). Prints one JSON
 line per arm and a Markdown table at the end. About 16 minutes per arm at
-3 epochs on 2 CPU cores (with --jit).
+3 epochs on 2 CPU cores (measured with --jit, which is slower on a CPU).
 
-    python benchmarks/fast_ablation.py --epochs 3 --jit
+    python benchmarks/fast_ablation.py --epochs 3
     python benchmarks/fast_ablation.py --epochs 10 --arms full no_whitening
 """
 
