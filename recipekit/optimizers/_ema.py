@@ -1,15 +1,16 @@
 """An optimizer wrapper that keeps a moving average of the weights it trains."""
 
 import contextlib
-import copy
 
 import keras
 import numpy as np
 from keras import ops
 
+from recipekit.optimizers._wrapper import OptimizerWrapper
+
 
 @keras.saving.register_keras_serializable(package="recipekit")
-class EMA(keras.optimizers.Optimizer):
+class EMA(OptimizerWrapper):
     """Wraps an optimizer and keeps an exponential (or Polyak) average of the weights.
 
     After every update of the wrapped optimizer, inside the same compiled step,
@@ -54,19 +55,7 @@ class EMA(keras.optimizers.Optimizer):
     """
 
     def __init__(self, optimizer, decay=0.999, warmup=True, start_step=0, name=None):
-        if isinstance(optimizer, dict):
-            optimizer = keras.optimizers.deserialize(copy.deepcopy(optimizer))
-        if not isinstance(optimizer, keras.optimizers.Optimizer):
-            raise TypeError(
-                "Argument `optimizer` must be a Keras optimizer instance. "
-                f"Received: optimizer={optimizer!r}"
-            )
-        if isinstance(optimizer, EMA | keras.optimizers.LossScaleOptimizer):
-            raise ValueError(
-                "Argument `optimizer` must not be an EMA or a LossScaleOptimizer "
-                "(Keras adds the loss scaling around the EMA itself). Received: "
-                f"{type(optimizer).__name__}"
-            )
+        super().__init__(optimizer, name or "ema")
         if decay is not None and (
             isinstance(decay, bool)
             or not isinstance(decay, int | float | np.integer | np.floating)
@@ -76,84 +65,31 @@ class EMA(keras.optimizers.Optimizer):
                 "Argument `decay` must be in (0, 1), or None for a running mean. "
                 f"Received: decay={decay!r}"
             )
-        if isinstance(start_step, bool) or not isinstance(start_step, int | np.integer):
+        if (
+            isinstance(start_step, bool)
+            or not isinstance(start_step, int | np.integer)
+            or start_step < 0
+        ):
             raise ValueError(
                 f"Argument `start_step` must be an integer >= 0. Received: "
                 f"start_step={start_step!r}"
             )
-        if start_step < 0:
-            raise ValueError(
-                f"Argument `start_step` must be an integer >= 0. Received: "
-                f"start_step={start_step!r}"
-            )
-        super().__init__(learning_rate=0.0, name=name or "ema")
-        self.inner_optimizer = optimizer
         self.decay = None if decay is None else float(decay)
         self.warmup = bool(warmup)
         self.start_step = int(start_step)
 
-    # The optimizer interface, delegated --------------------------------------
-
-    def build(self, var_list):
-        if self.built:
-            return
-        self.inner_optimizer.build(var_list)
-        # Set to the weights at the first step (build may run inside a traced
-        # function, where the weights cannot be read as initial values).
+    def build_slots(self, var_list):
         self._averages = [
             self.add_variable_from_reference(v, name="average") for v in var_list
         ]
-        # The model's weights, in a holder that Keras's attribute tracking does
-        # not look into (a plain list would become optimizer variables).
-        self._averaged_weights = _Weights(var_list)
-        super().build(var_list)
-
-    @property
-    def variables(self):
-        return self._variables + self.inner_optimizer.variables
-
-    @property
-    def iterations(self):
-        return self.inner_optimizer.iterations
-
-    @property
-    def learning_rate(self):
-        return self.inner_optimizer.learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, value):
-        self.inner_optimizer.learning_rate = value
 
     def apply(self, grads, trainable_variables=None):
-        if not self.built:
-            if trainable_variables is None:
-                raise ValueError(
-                    "EMA.apply() needs `trainable_variables` the first time."
-                )
-            self.build(trainable_variables)
-        variables = (
-            self._averaged_weights.variables
-            if trainable_variables is None
-            else trainable_variables
-        )
-        # A copy: on TensorFlow a converted variable is still read lazily.
-        step = ops.copy(ops.convert_to_tensor(self.inner_optimizer.iterations))
-        # What each average starts from this step: itself, or at the very first
-        # step the weights before it (read now, written once below).
-        first = ops.equal(step, 0)
-        bases = [
-            ops.where(
-                first,
-                ops.cast(ops.convert_to_tensor(variable), average.dtype),
-                ops.convert_to_tensor(average),
-            )
-            for average, variable in zip(self._averages, variables, strict=True)
-        ]
+        variables = self.weights_to_update(trainable_variables)
+        # What each average starts from: itself, or at the very first step the
+        # weights before it.
+        step, bases = self.starting_values(self._averages, variables)
         self.inner_optimizer.apply(grads, trainable_variables)
         self._update_averages(step, variables, bases)
-
-    def finalize_variable_values(self, var_list):
-        self.inner_optimizer.finalize_variable_values(var_list)
 
     # The average --------------------------------------------------------------
 
@@ -192,7 +128,7 @@ class EMA(keras.optimizers.Optimizer):
         """Swaps the averages and the model's weights in place (twice: undone)."""
         self._check_built()
         for average, variable in zip(
-            self._averages, self._averaged_weights.variables, strict=True
+            self._averages, self._wrapped_weights.variables, strict=True
         ):
             raw = ops.convert_to_numpy(variable)
             variable.assign(ops.cast(average, variable.dtype))
@@ -211,7 +147,7 @@ class EMA(keras.optimizers.Optimizer):
         """Copies the averages into the model's weights for good."""
         self._check_built()
         for average, variable in zip(
-            self._averages, self._averaged_weights.variables, strict=True
+            self._averages, self._wrapped_weights.variables, strict=True
         ):
             variable.assign(ops.cast(average, variable.dtype))
 
@@ -219,27 +155,11 @@ class EMA(keras.optimizers.Optimizer):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "optimizer": keras.optimizers.serialize(self.inner_optimizer),
+            **super().get_config(),
             "decay": self.decay,
             "warmup": self.warmup,
             "start_step": self.start_step,
         }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = copy.deepcopy(config)  # Keras's deserialize edits its input.
-        config["optimizer"] = keras.optimizers.deserialize(
-            config["optimizer"], custom_objects=custom_objects
-        )
-        return cls(**config)
-
-
-class _Weights:
-    """The variables an EMA averages, held out of Keras's attribute tracking."""
-
-    def __init__(self, variables):
-        self.variables = list(variables)
 
 
 def find_ema(optimizer):

@@ -6,11 +6,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipekit.optimizers._ema import _Weights
+from recipekit.optimizers._wrapper import OptimizerWrapper
 
 
 @keras.saving.register_keras_serializable(package="recipekit")
-class Lookahead(keras.optimizers.Optimizer):
+class Lookahead(OptimizerWrapper):
     """Lookahead (Zhang et al., 2019): fast weights explore, slow weights follow.
 
     The wrapped optimizer updates the model's ("fast") weights every step.
@@ -52,19 +52,7 @@ class Lookahead(keras.optimizers.Optimizer):
     """
 
     def __init__(self, optimizer, sync_period=5, alpha=0.5, name=None):
-        if isinstance(optimizer, dict):
-            optimizer = keras.optimizers.deserialize(copy.deepcopy(optimizer))
-        if not isinstance(optimizer, keras.optimizers.Optimizer):
-            raise TypeError(
-                "Argument `optimizer` must be a Keras optimizer instance. "
-                f"Received: optimizer={optimizer!r}"
-            )
-        if isinstance(optimizer, Lookahead | keras.optimizers.LossScaleOptimizer):
-            raise ValueError(
-                "Argument `optimizer` must not be a Lookahead or a "
-                "LossScaleOptimizer (Keras adds the loss scaling around the "
-                f"Lookahead itself). Received: {type(optimizer).__name__}"
-            )
+        super().__init__(optimizer, name or "lookahead")
         if (
             isinstance(sync_period, bool)
             or not isinstance(sync_period, int | np.integer)
@@ -85,62 +73,17 @@ class Lookahead(keras.optimizers.Optimizer):
                 "Argument `alpha` must be in (0, 1] or a LearningRateSchedule. "
                 f"Received: alpha={alpha!r}"
             )
-        super().__init__(learning_rate=0.0, name=name or "lookahead")
-        self.inner_optimizer = optimizer
         self.sync_period = int(sync_period)
         self.alpha = alpha if callable(alpha) else float(alpha)
 
-    # The optimizer interface, delegated --------------------------------------
-
-    def build(self, var_list):
-        if self.built:
-            return
-        self.inner_optimizer.build(var_list)
-        # Set to the weights at the first step (build may run inside a traced
-        # function, where the weights cannot be read as initial values).
+    def build_slots(self, var_list):
         self._slow = [
             self.add_variable_from_reference(v, name="slow") for v in var_list
         ]
-        self._fast = _Weights(var_list)
-        super().build(var_list)
-
-    @property
-    def variables(self):
-        return self._variables + self.inner_optimizer.variables
-
-    @property
-    def iterations(self):
-        return self.inner_optimizer.iterations
-
-    @property
-    def learning_rate(self):
-        return self.inner_optimizer.learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, value):
-        self.inner_optimizer.learning_rate = value
 
     def apply(self, grads, trainable_variables=None):
-        if not self.built:
-            if trainable_variables is None:
-                raise ValueError(
-                    "Lookahead.apply() needs `trainable_variables` the first time."
-                )
-            self.build(trainable_variables)
-        variables = (
-            self._fast.variables if trainable_variables is None else trainable_variables
-        )
-        # A copy: on TensorFlow a converted variable is still read lazily.
-        step = ops.copy(ops.convert_to_tensor(self.inner_optimizer.iterations))
-        first = ops.equal(step, 0)
-        slows = [
-            ops.where(
-                first,
-                ops.cast(ops.convert_to_tensor(variable), slow.dtype),
-                ops.convert_to_tensor(slow),
-            )
-            for slow, variable in zip(self._slow, variables, strict=True)
-        ]
+        variables = self.weights_to_update(trainable_variables)
+        step, slows = self.starting_values(self._slow, variables)
         self.inner_optimizer.apply(grads, trainable_variables)
         done = step + 1  # steps completed after this one
         sync = ops.equal(ops.mod(done, self.sync_period), 0)
@@ -152,9 +95,6 @@ class Lookahead(keras.optimizers.Optimizer):
             moved = slow + ops.cast(alpha, slow_variable.dtype) * (fast - slow)
             slow_variable.assign(ops.where(sync, moved, slow))
             variable.assign(ops.cast(ops.where(sync, moved, fast), variable.dtype))
-
-    def finalize_variable_values(self, var_list):
-        self.inner_optimizer.finalize_variable_values(var_list)
 
     # The slow weights ---------------------------------------------------------
 
@@ -184,7 +124,8 @@ class Lookahead(keras.optimizers.Optimizer):
     def use_slow_weights(self):
         """Copies the slow weights into the model's weights (end of training)."""
         self._check_built()
-        for slow, variable in zip(self._slow, self._fast.variables, strict=True):
+        weights = self._wrapped_weights.variables
+        for slow, variable in zip(self._slow, weights, strict=True):
             variable.assign(ops.cast(slow, variable.dtype))
 
     # Serialization -------------------------------------------------------------
@@ -193,21 +134,4 @@ class Lookahead(keras.optimizers.Optimizer):
         alpha = self.alpha
         if callable(alpha):
             alpha = keras.optimizers.schedules.serialize(alpha)
-        return {
-            "name": self.name,
-            "optimizer": keras.optimizers.serialize(self.inner_optimizer),
-            "sync_period": self.sync_period,
-            "alpha": alpha,
-        }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = copy.deepcopy(config)  # Keras's deserialize edits its input.
-        config["optimizer"] = keras.optimizers.deserialize(
-            config["optimizer"], custom_objects=custom_objects
-        )
-        if isinstance(config["alpha"], dict):
-            config["alpha"] = keras.optimizers.schedules.deserialize(
-                config["alpha"], custom_objects=custom_objects
-            )
-        return cls(**config)
+        return {**super().get_config(), "sync_period": self.sync_period, "alpha": alpha}
