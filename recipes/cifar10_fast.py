@@ -16,8 +16,10 @@ airbench94 about 3 points), 2 CPU cores (AMD EPYC), seed 0, 10 epochs: 90.12-
 (benchmarks/RESULTS.md, "Fast CIFAR-10"). The peer on the same copy and machine,
 airbench94's own code (issue 17): 90.91% with its TTA, 89.93% without. So the
 recipe is 0.3-0.8 points behind it there; RESULTS.md, "Closing on airbench94",
-has the ablations. `--quick` (8 epochs on the 5,000-image sample),
-2026-11-30: 71.0% (72.1% TTA) on TensorFlow, 71.7% (73.0%) on JAX.
+has the ablations. Per epoch: 212 s in float32 without `--jit` (the peer:
+213-231 s) and 113-123 s with `--precision mixed_bfloat16` (90.46% with TTA).
+`--quick` (8 epochs on the 5,000-image sample), 2026-11-30: 71.0% (72.1% TTA)
+on TensorFlow, 71.7% (73.0%) on JAX.
 
     python recipes/cifar10_fast.py --quick                 # minutes, offline
     python recipes/cifar10_fast.py --data ../shared/data/cifar10-jpeg.tar.gz
