@@ -35,9 +35,9 @@ ARMS = {
 
 
 def weights_of(path):
-    import keras
+    import recipekit  # noqa: F401, I001  (first: a quiet start; registers layers)
 
-    import recipekit  # noqa: F401  (registers the layers)
+    import keras
 
     model = keras.saving.load_model(path, safe_mode=True, compile=False)
     return [np.asarray(w) for w in model.get_weights()]
