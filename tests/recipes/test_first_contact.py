@@ -90,7 +90,7 @@ def test_a_recipe_prints_its_header_first_and_a_summary_last(tiny_npz, tmp_path)
     ]  # fmt: skip
 
 
-def test_verbose_keeps_the_start_up_lines(tiny_npz, tmp_path):
+def test_verbose_keeps_the_start_up_lines():
     code = "import os; os.environ['RECIPEKIT_VERBOSE'] = '1'; import recipekit"
     env = quiet_env()
     quiet = subprocess.run(
