@@ -22,6 +22,8 @@ RUNNABLE = [
     optimizers.RateFactors,
     optimizers.EMA,
     optimizers.Lookahead,
+    optimizers.Muon,
+    optimizers.orthogonalize,
     augment.DeviceImages,
     augment.DeviceImages.training_model,
     augment.translate,

@@ -62,6 +62,9 @@ OTHERS = {
         5,
         recipekit.optimizers.PiecewiseLinear([0, 9], [1, 0.5]),
     ),
+    "Muon": lambda: recipekit.optimizers.Muon(
+        0.24, 0.6, ns_steps=3, normalize_weights=True
+    ),
     "RateFactors": lambda: recipekit.optimizers.RateFactors(
         keras.optimizers.SGD(0.1), {"a": 2.0}
     ),

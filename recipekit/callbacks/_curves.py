@@ -84,9 +84,7 @@ class TrainingCurves(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
         if "learning_rate" not in logs and getattr(self.model, "optimizer", None):
-            logs["learning_rate"] = float(
-                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
-            )
+            logs.update(learning_rates(self.model.optimizer))
         self.history.setdefault("epoch", []).append(epoch + 1)
         for key, value in logs.items():
             if np.ndim(value) == 0:
@@ -123,24 +121,33 @@ class TrainingCurves(keras.callbacks.Callback):
         figure = Figure(figsize=(12, 3.6))
         axes = figure.subplots(1, 3)
         epochs = self.history.get("epoch", [])
+        rates = ["learning_rate"]
+        rates += sorted(k for k in self.history if k.startswith("learning_rate/"))
         panels = [
             ("loss", ["loss", "val_loss"], "linear"),
             (self.metric, [self.metric, f"val_{self.metric}"], "linear"),
-            ("learning rate", ["learning_rate"], "log"),
+            ("learning rate", rates, "log"),
         ]
         for axis, (title, keys, scale) in zip(axes, panels, strict=True):
             for key in keys:
                 values = self.history.get(key)
                 if values and len(values) == len(epochs):
-                    validation = key.startswith("val_")
-                    label = self.validation_label if validation else "train"
+                    if key.startswith("learning_rate/"):
+                        label = key.split("/", 1)[1]  # a sub-optimizer's name
+                    elif key.startswith("val_"):
+                        label = self.validation_label
+                    else:
+                        label = "train"
                     axis.plot(epochs, values, marker="o", markersize=3, label=label)
             axis.set_title(title)
             axis.set_xlabel("epoch")
             axis.set_ylabel(title)
-            if scale == "log" and self.history.get("learning_rate"):
-                if min(self.history["learning_rate"]) > 0:
+            if scale == "log":
+                plotted = [v for k in keys for v in self.history.get(k, [])]
+                if plotted and min(plotted) > 0:
                     axis.set_yscale("log")
+                if len(keys) > 1 and axis.has_data():
+                    axis.legend()
             elif axis.has_data():
                 axis.legend()
             axis.grid(alpha=0.3)
@@ -154,3 +161,23 @@ class TrainingCurves(keras.callbacks.Callback):
             "csv_path": self.csv_path,
             "validation_label": self.validation_label,
         }
+
+
+def learning_rates(optimizer):
+    """The rates to log: `{"learning_rate": rate}`, or for a `MultiOptimizer`
+    (which has no single rate) one `"learning_rate/<name>"` per sub-optimizer.
+
+    Wrappers (`EMA`, `Lookahead`, `LossScaleOptimizer`) are looked through.
+    """
+    while hasattr(optimizer, "inner_optimizer"):
+        optimizer = optimizer.inner_optimizer
+    try:
+        rate = optimizer.learning_rate
+    except AttributeError:  # Keras's MultiOptimizer refuses to have one.
+        return {
+            f"learning_rate/{part.name}": float(
+                keras.ops.convert_to_numpy(part.learning_rate)
+            )
+            for part in optimizer.optimizers
+        }
+    return {"learning_rate": float(keras.ops.convert_to_numpy(rate))}

@@ -177,6 +177,35 @@ def test_training_curves_png(tmp_path):
         recipekit.callbacks.TrainingCurves("c.png", validation_label="")
 
 
+def test_training_curves_log_each_rate_of_a_multi_optimizer(tmp_path):
+    """Keras's MultiOptimizer has no single rate: one column per sub-optimizer,
+    named after it, also through an averaging wrapper; one line each."""
+    model = tiny_bn_model()
+    head = keras.optimizers.SGD(
+        recipekit.optimizers.PiecewiseLinear([0, 4], [0.4, 0.0]), name="head"
+    )
+    split = keras.optimizers.MultiOptimizer(
+        keras.optimizers.OptimizerMap(
+            keras.optimizers.SGD(0.1, name="body"),
+            {f".*{model.layers[-1].name}/.*": head},
+        )
+    )
+    model.compile(recipekit.optimizers.EMA(split, 0.5), model.loss)
+    curves = recipekit.callbacks.TrainingCurves(
+        str(tmp_path / "c.png"), csv_path=str(tmp_path / "log.csv")
+    )
+    x, y = tiny_data(16)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[curves])
+    assert "learning_rate" not in curves.history
+    np.testing.assert_allclose(curves.history["learning_rate/body"], [0.1, 0.1])
+    np.testing.assert_allclose(curves.history["learning_rate/head"], [0.2, 0.0])
+    header = (tmp_path / "log.csv").read_text().splitlines()[0].split(",")
+    assert {"learning_rate/body", "learning_rate/head"} <= set(header)
+    rates = curves.figure().axes[2]
+    assert [t.get_text() for t in rates.get_legend().get_texts()] == ["body", "head"]
+    assert rates.get_yscale() == "linear"  # a rate reached 0
+
+
 class Interrupt(keras.callbacks.Callback):
     def __init__(self, epoch):
         super().__init__()

@@ -1,3 +1,4 @@
+import csv
 import dataclasses
 import json
 
@@ -123,3 +124,58 @@ def test_lookahead_averaging_evaluates_and_saves_the_slow_weights(
         config.data)["y_test"])  # fmt: skip
     assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-4)
     assert not (tmp_path / "run" / "model_ema.keras").exists()
+
+
+def test_muon_variant_flags_set_airbench94_muon_run(load_recipe):
+    recipe = load_recipe("cifar10_fast")
+    config = recipe.parse_args(["--optimizer", "muon"])
+    assert (config.optimizer, config.epochs, config.batch_size) == ("muon", 8, 2000)
+    assert config.averaging == "none"
+    config = recipe.parse_args(["--optimizer", "muon", "--epochs", "10",
+                                "--averaging", "ema"])  # fmt: skip
+    assert (config.epochs, config.batch_size, config.averaging) == (10, 2000, "ema")
+    assert recipe.parse_args(["--quick", "--optimizer", "muon"]).batch_size == 256
+
+
+def test_muon_variant_trains_normalised_filters_and_stops_the_whitening_bias(
+    load_recipe, tiny_npz, tmp_path
+):
+    recipe = load_recipe("cifar10_fast")
+    config = dataclasses.replace(
+        recipe.parse_args(["--optimizer", "muon"]),
+        data=tiny_npz(96, 30, 3),
+        epochs=3,
+        batch_size=16,  # 6 steps per epoch
+        whitening_images=50,
+        whitening_bias_epochs=1,
+        tta_modes=("none", "flip"),
+        out=str(tmp_path / "run"),
+    )
+    metrics = recipe.main(config)
+    assert set(metrics["accuracy"]) == {"raw", "raw, logit TTA"}
+    net = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    # Muon rescales each filter to norm sqrt(out) before its step; the last
+    # step (rate 0.24/18) moves it by at most 0.24/18 * sqrt(out) or so.
+    for layer in net.layers:
+        if layer.name.endswith("_conv"):
+            kernel = keras.ops.convert_to_numpy(layer.kernel)
+            out = kernel.shape[-1]
+            assert abs(np.linalg.norm(kernel) - out**0.5) < 0.02 * out**0.5
+    assert net.get_layer("logit_scale").scale == pytest.approx(1 / 256)
+    with open(tmp_path / "run" / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    rates = {k: [float(r[k]) for r in rows] for k in rows[0] if "learning_rate" in k}
+    names = ("muon", "sgd_head", "sgd_shifts", "sgd_whitening")
+    assert set(rates) == {f"learning_rate/{n}" for n in names}
+    # Every rate falls linearly from the first step to 0 at step 18; the
+    # whitening bias's already at step 6 (epoch ends: steps 6, 12, 18).
+    np.testing.assert_allclose(
+        rates["learning_rate/muon"], [0.16, 0.08, 0.0], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        rates["learning_rate/sgd_whitening"], [0, 0, 0], atol=1e-6
+    )
+    shifts = 0.053 * 16
+    np.testing.assert_allclose(
+        rates["learning_rate/sgd_shifts"], [shifts * 2 / 3, shifts / 3, 0], rtol=1e-5
+    )
