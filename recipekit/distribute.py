@@ -16,6 +16,8 @@ strategies, chosen in this order:
 import contextlib
 import json
 import os
+import shutil
+import sys
 
 import keras
 
@@ -69,10 +71,134 @@ def _tpu_address(tpu):
     return None
 
 
+def _tf_config():
+    raw = os.environ.get("TF_CONFIG") or "{}"
+    try:
+        config = json.loads(raw)
+    except ValueError as error:
+        raise ValueError(f"TF_CONFIG is not valid JSON ({error}): {raw!r}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"TF_CONFIG must be a JSON object; received {raw!r}")
+    return config
+
+
 def _num_workers():
-    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    cluster = config.get("cluster", {})
+    cluster = _tf_config().get("cluster", {})
     return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+
+
+def worker():
+    """`(index, count)` of this process among the training processes.
+
+    `TF_CONFIG`'s tasks on TensorFlow (its `"chief"` first, if it names one,
+    then its workers), JAX's processes after `jax.distributed.initialize()`;
+    `(0, 1)` for a single process. Index 0 is the chief: the process that
+    writes the run's files.
+
+    Example:
+
+    >>> recipekit.distribute.worker()
+    (0, 1)
+    """
+    if keras.backend.backend() == "jax" and "jax" in sys.modules:
+        import jax
+
+        if jax.process_count() > 1:
+            return jax.process_index(), jax.process_count()
+    config = _tf_config()
+    count = _num_workers()
+    if count <= 1:
+        return 0, 1
+    task = config.get("task", {})
+    kind, index = task.get("type"), task.get("index", 0)
+    chiefs = len(config["cluster"].get("chief", []))
+    if kind == "chief":
+        return 0, count
+    if kind == "worker" and isinstance(index, int) and 0 <= index < count - chiefs:
+        return chiefs + index, count
+    raise ValueError(
+        f"TF_CONFIG's task {task!r} is not one of its cluster's workers "
+        f"({config['cluster']!r})."
+    )
+
+
+def run_folder(out):
+    """The folder this process writes its run into.
+
+    `out` itself on the chief (and on a single machine). Another worker
+    trains in lockstep with the chief and would write the same files: it gets
+    `out/workers/<index>` (removed by `finish_worker` at the end), and its
+    `backup/` there starts as a copy of the chief's `out/backup`, so that
+    after a kill every process resumes from the chief's epoch. That needs
+    `out` on a filesystem every worker sees (one machine, or a shared disk).
+
+    Args:
+        out: the run's output folder.
+
+    Returns:
+        The folder path, created.
+    """
+    index, count = worker()
+    if index == 0:
+        os.makedirs(out, exist_ok=True)
+        return out
+    folder = os.path.join(out, "workers", str(index))
+    os.makedirs(folder, exist_ok=True)
+    own = os.path.join(folder, "backup")
+    if os.path.isdir(own):
+        shutil.rmtree(own)
+    chief = os.path.join(out, "backup")
+    if os.path.isdir(chief):
+        shutil.copytree(chief, own)
+    return folder
+
+
+def finish_worker(out):
+    """On a worker other than the chief, removes its `run_folder` at the end."""
+    index, _ = worker()
+    if index == 0:
+        return
+    shutil.rmtree(os.path.join(out, "workers", str(index)), ignore_errors=True)
+    with contextlib.suppress(OSError):  # the last worker out removes the parent
+        os.rmdir(os.path.join(out, "workers"))
+
+
+def fit_data(inputs, targets, batch_size, strategy):
+    """`model.fit` arguments for arrays, on every engine `strategy()` returns.
+
+    The arrays themselves (`x`, `y`, `batch_size`), except under TensorFlow's
+    `MultiWorkerMirroredStrategy`, where Keras 3.15 cannot take NumPy
+    arrays: there, a `tf.data.Dataset` of the same batches, in order, which
+    each worker splits with the others (`batch_size` stays the global batch:
+    every step trains on the same images as a single process would).
+
+    Args:
+        inputs: the `x` array.
+        targets: the `y` array.
+        batch_size: the global batch size.
+        strategy: what `strategy()` returned.
+
+    Returns:
+        A dict to pass on: `model.fit(**fit_data(...), epochs=...)`; shuffle
+        the arrays beforehand, and pass `shuffle=False`.
+
+    Example:
+
+    >>> x, y = np.zeros((8, 2), "int32"), np.zeros(8, "int32")
+    >>> sorted(recipekit.distribute.fit_data(x, y, 4, recipekit.distribute.strategy()))
+    ['batch_size', 'x', 'y']
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            data = tf.data.Dataset.from_tensor_slices((inputs, targets))
+            data = data.batch(batch_size, drop_remainder=True)
+            options = tf.data.Options()
+            policy = tf.data.experimental.AutoShardPolicy.DATA
+            options.experimental_distribute.auto_shard_policy = policy
+            return {"x": data.with_options(options)}
+    return {"x": inputs, "y": targets, "batch_size": batch_size}
 
 
 def strategy(tpu=None):
@@ -105,7 +231,7 @@ def strategy(tpu=None):
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
     if _num_workers() > 1:
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _multi_worker_mirrored_strategy(tf)
     gpus = tf.config.list_logical_devices("GPU")
     if len(gpus) > 1:
         return tf.distribute.MirroredStrategy([d.name for d in gpus])
@@ -113,6 +239,45 @@ def strategy(tpu=None):
     if not gpus and len(cpus) > 1:
         return tf.distribute.MirroredStrategy([d.name for d in cpus])
     return tf.distribute.get_strategy()
+
+
+def _multi_worker_mirrored_strategy(tf):
+    """TensorFlow's `MultiWorkerMirroredStrategy`, with a `reduce` that Keras 3.15's
+    `fit` can use.
+
+    Keras 3.15 reduces a whole `(x, y)` batch in one `strategy.reduce` call
+    before training, and the per-step logs with `axis=0` though they are
+    scalars; this strategy's `reduce` takes neither (keras-team/keras#20585:
+    `fit` under it fails with "Attempt to convert a value (PerReplica ...)"),
+    nor uint8 batches (`evaluate` on uint8 images: no collective carries
+    uint8). The subclass reduces each value of a nest on its own, scalars
+    across the replicas, and 8- and 16-bit values as float32 (exact);
+    everything else is TensorFlow's.
+    """
+
+    NARROW = (tf.uint8, tf.int8, tf.uint16, tf.int16, tf.bool)  # exact in float32
+
+    class MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op, value, axis):
+            parent = super()
+
+            def one(v):
+                local = self.experimental_local_results(v)[0]
+                scalar = getattr(getattr(local, "shape", None), "rank", None) == 0
+                dtype = getattr(local, "dtype", None)
+                if dtype in NARROW:  # collectives carry none of these
+                    wide = widen(v)
+                    reduced = parent.reduce(reduce_op, wide, None if scalar else axis)
+                    return tf.cast(reduced, dtype)
+                return parent.reduce(reduce_op, v, None if scalar else axis)
+
+            @tf.function  # strategy.run outside a tf.function warns and is slow
+            def widen(v):
+                return self.run(lambda t: tf.cast(t, tf.float32), args=(v,))
+
+            return tf.nest.map_structure(one, value)
+
+    return MultiWorkerMirroredStrategy()
 
 
 def describe(strategy_=None) -> str:
@@ -139,4 +304,9 @@ def describe(strategy_=None) -> str:
         device = f"{len(gpus)}x {details.get('device_name', 'GPU')}"
     else:
         device = f"CPU ({os.cpu_count()} cores)"
-    return f"{device}, {type(strategy_).__name__} with {replicas} replica(s)"
+    line = f"{device}, {type(strategy_).__name__} with {replicas} replica(s)"
+    index, count = worker()
+    if count > 1:
+        line += f" on {count} workers (this is worker {index}"
+        line += ", the chief)" if index == 0 else ")"
+    return line

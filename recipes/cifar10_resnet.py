@@ -110,14 +110,19 @@ import numpy as np
 def main(config: Config) -> dict:
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(config.precision)
-    os.makedirs(config.out, exist_ok=True)
     metrics_path = os.path.join(config.out, "metrics.json")
-    backup_dir = os.path.join(config.out, "backup")
-    if os.path.exists(metrics_path) and not os.path.exists(backup_dir):
+    if os.path.exists(metrics_path) and not os.path.exists(
+        os.path.join(config.out, "backup")
+    ):
         print(f"{config.out} holds a finished run ({metrics_path}); nothing to do.")
         with open(metrics_path) as f:
             return json.load(f)
     strategy = recipekit.distribute.strategy()
+    # The chief writes into config.out; other workers (TF_CONFIG) into their
+    # own folder there, resuming from the chief's backup.
+    out = recipekit.distribute.run_folder(config.out)
+    metrics_path = os.path.join(out, "metrics.json")
+    backup_dir = os.path.join(out, "backup")
     recipekit.report.header(
         "cifar10_resnet",
         data=config.data,
@@ -160,6 +165,9 @@ def main(config: Config) -> dict:
             mean=mean,
             std=std,
             weight_decay=config.weight_decay,
+            # Statistics of the global batch when it is split over replicas.
+            synchronized_batch_norm=keras.backend.backend() == "tensorflow"
+            and strategy.num_replicas_in_sync > 1,
         )
         images = recipekit.augment.DeviceImages(
             len(x_train), x_train.shape[1:], images=x_train, flip="random",
@@ -202,8 +210,8 @@ def main(config: Config) -> dict:
         ),
         recipekit.callbacks.Validate(net, (x_test, y_test), batch_size=512),
         recipekit.callbacks.TrainingCurves(
-            os.path.join(config.out, "curves.png"),
-            csv_path=os.path.join(config.out, "log.csv"),
+            os.path.join(out, "curves.png"),
+            csv_path=os.path.join(out, "log.csv"),
             validation_label=(
                 "validation (EMA weights)" if config.ema_decay else "validation"
             ),
@@ -213,9 +221,9 @@ def main(config: Config) -> dict:
     recipekit.report.phase("training")
     start = time.perf_counter()
     model.fit(
-        pairs,
-        y_train[positions],
-        batch_size=config.batch_size,
+        **recipekit.distribute.fit_data(
+            pairs, y_train[positions], config.batch_size, strategy
+        ),
         epochs=config.stop_epoch or config.epochs,
         steps_per_epoch=steps,
         callbacks=callbacks,
@@ -228,13 +236,13 @@ def main(config: Config) -> dict:
     test = {"x": x_test, "y": y_test, "batch_size": 512, "verbose": 0}
     recipekit.report.phase("evaluating raw weights")
     loss, accuracy = net.evaluate(**test)
-    net.save(os.path.join(config.out, "model.keras"))
+    net.save(os.path.join(out, "model.keras"))
     ema_accuracy = None
     if config.ema_decay:
         recipekit.report.phase("evaluating EMA weights")
         optimizer.use_averages()
         ema_accuracy = round(float(net.evaluate(**test)[1]), 4)
-        net.save(os.path.join(config.out, "model_ema.keras"))
+        net.save(os.path.join(out, "model_ema.keras"))
     weights = "EMA" if config.ema_decay else "raw"
     recipekit.report.phase(f"TTA: {', '.join(config.tta_modes)} ({weights} weights)")
     tta = recipekit.evaluate.evaluate_tta(
@@ -261,9 +269,11 @@ def main(config: Config) -> dict:
     shutil.rmtree(backup_dir)  # Only now: a kill before this resumes the run.
     rows = {"raw": {"none": float(accuracy)}, weights: tta}
     names = ("metrics.json", "model.keras", "model_ema.keras", "curves.png", "log.csv")
+    chief = recipekit.distribute.worker()[0] == 0  # others' files are scratch
     recipekit.report.summary(
-        rows, wall_s=wall, paths=[os.path.join(config.out, n) for n in names]
+        rows, wall_s=wall, paths=[os.path.join(out, n) for n in names if chief]
     )
+    recipekit.distribute.finish_worker(config.out)
     return metrics
 
 

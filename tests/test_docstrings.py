@@ -44,6 +44,8 @@ RUNNABLE = [
     callbacks.SnapshotEnsemble.schedule,
     callbacks.StepDecay.at_fractions,
     data.load_arrays,
+    recipekit.distribute.worker,
+    recipekit.distribute.fit_data,
     models.sublayers,
     models.patch_whitening_kernel,
     report.header,

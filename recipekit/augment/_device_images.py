@@ -90,6 +90,10 @@ class DeviceImages(keras.layers.Layer):
         seed: an int for repeatable coins and draws; None draws one from
             NumPy's global state (`keras.utils.set_random_seed` fixes it) and
             keeps it in the config.
+        pack: hold the pixels 4 to an int32 (unpacked in the step) instead of
+            as uint8. None: packed only under TensorFlow's
+            `MultiWorkerMirroredStrategy`, whose collective broadcast of
+            initial values has no uint8; the same memory, the same outputs.
 
     Call arguments:
         inputs: int32 `(batch, 2)`: the image index and the 0-based epoch.
@@ -111,6 +115,7 @@ class DeviceImages(keras.layers.Layer):
         flip="alternating",
         translate=2,
         seed=None,
+        pack=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -152,9 +157,15 @@ class DeviceImages(keras.layers.Layer):
             seed = int(np.random.randint(0, 2**31 - 1))
         self.seed = seed
         self._key = int(np.random.default_rng(seed).integers(1, 2**30))
+        if pack is None:
+            pack = _under_multi_worker_strategy()
+        self.pack = bool(pack)
+        self._pixels = int(np.prod(image_shape))
         self.images = self.add_weight(
-            shape=(num_images, *image_shape),
-            dtype="uint8",
+            shape=(num_images, -(-self._pixels // 4))
+            if self.pack
+            else (num_images, *image_shape),
+            dtype="int32" if self.pack else "uint8",
             initializer="zeros",
             trainable=False,
             name="images",
@@ -182,12 +193,14 @@ class DeviceImages(keras.layers.Layer):
             raise TypeError(
                 f"DeviceImages holds uint8 images; received dtype {images.dtype}."
             )
-        self.images.assign(images)
+        self.images.assign(pack_pixels(images) if self.pack else images)
 
     def call(self, inputs, training=False):
         inputs = ops.cast(inputs, "int32")
         index, epoch = inputs[:, 0], inputs[:, 1]
         images = ops.take(self.images, index, axis=0)  # uint8 until the end
+        if self.pack:
+            images = unpack_pixels(images, self._pixels, self.image_shape)
         if not training:
             return ops.cast(images, self.compute_dtype)
         if self.flip == "alternating":
@@ -255,7 +268,34 @@ class DeviceImages(keras.layers.Layer):
             "flip": self.flip,
             "translate": self.translate,
             "seed": self.seed,
+            "pack": self.pack,
         }
+
+
+def pack_pixels(images):
+    """uint8 images `(N, ...)` -> int32 `(N, ceil(pixels / 4))`, 4 bytes each
+    (little-endian: the first pixel in the lowest byte; zero-padded)."""
+    flat = images.reshape(len(images), -1)
+    padded = np.zeros((len(images), -(-flat.shape[1] // 4) * 4), np.uint8)
+    padded[:, : flat.shape[1]] = flat
+    return padded.view("<u4").view(np.int32)
+
+
+def unpack_pixels(packed, pixels, image_shape):
+    """The inverse of `pack_pixels` in keras.ops: uint8 `(B, *image_shape)`."""
+    parts = [ops.bitwise_and(ops.right_shift(packed, 8 * k), 255) for k in range(4)]
+    flat = ops.reshape(ops.stack(parts, axis=-1), (ops.shape(packed)[0], -1))
+    return ops.reshape(ops.cast(flat[:, :pixels], "uint8"), (-1, *image_shape))
+
+
+def _under_multi_worker_strategy():
+    """True inside TensorFlow's MultiWorkerMirroredStrategy's scope."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    strategy = tf.distribute.get_strategy()
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
 def epoch_indices(num_images, batch_size, epochs, seed, start_epoch=0):

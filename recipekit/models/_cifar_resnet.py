@@ -20,6 +20,7 @@ def cifar_resnet(
     weight_decay=0.0,
     stochastic_depth_rate=0.0,
     stochastic_depth_mode="row",
+    synchronized_batch_norm=False,
     name=None,
 ):
     """Builds a CIFAR ResNet (He et al., 2016, section 4.2).
@@ -51,6 +52,9 @@ def cifar_resnet(
             `rate * l / L` (`recipekit.layers.linear_decay_rates`). 0 = off.
         stochastic_depth_mode: `"row"` (a decision per sample) or `"batch"` (one
             per batch, as in the paper); see `recipekit.layers.StochasticDepth`.
+        synchronized_batch_norm: BatchNorm statistics over the global batch
+            of all replicas (TensorFlow strategies only; Keras's
+            `synchronized=True`), so N workers train as one process would.
         name: model name; default `resnet<depth>`.
 
     Returns:
@@ -109,7 +113,9 @@ def cifar_resnet(
         )(x)
 
     def bn(x):
-        return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(x)
+        return keras.layers.BatchNormalization(
+            momentum=0.9, epsilon=1e-5, synchronized=synchronized_batch_norm
+        )(x)
 
     inputs = keras.Input(input_shape)
     x = inputs

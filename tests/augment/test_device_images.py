@@ -111,6 +111,30 @@ def test_set_images_checks_shape_and_dtype():
         layer.set_images(np.zeros((2, 6, 6, 3), np.float32))
 
 
+@pytest.mark.parametrize("shape", [(6, 6, 3), (5, 5, 3)])  # 108, 75 bytes
+def test_packed_pixels_give_the_same_batches(shape):
+    """pack=True (4 pixels per int32, as under MultiWorkerMirroredStrategy)
+    holds a quarter of the elements and yields the very same images."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (7, *shape), dtype=np.uint8)
+    images[0] = 255  # the top byte: int32's sign bit
+    plain = DeviceImages(7, shape, images=images, flip="random", seed=3)
+    packed = DeviceImages(7, shape, images=images, flip="random", seed=3, pack=True)
+    assert plain.pack is False and packed.pack is True
+    assert tuple(packed.images.shape) == (7, -(-int(np.prod(shape)) // 4))
+    assert packed.images.dtype == "int32"
+    pairs = np.array([[i, e] for e in range(3) for i in range(7)], "int32")
+    for training in (False, True):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(packed(pairs, training=training)),
+            keras.ops.convert_to_numpy(plain(pairs, training=training)),
+        )
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(packed(pairs[:7])), images.astype(np.float32)
+    )
+    assert DeviceImages.from_config(packed.get_config()).pack is True
+
+
 def test_epoch_indices_are_seeded_per_epoch_and_resume():
     positions, pairs = epoch_indices(10, 4, epochs=3, seed=5)
     assert pairs.shape == (24, 2) and pairs.dtype == np.int32

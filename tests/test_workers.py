@@ -1,0 +1,84 @@
+"""Which worker this process is, and where it writes (any backend: TF_CONFIG
+is plain JSON; the 2-process runs are tests/recipes/test_multi_worker.py)."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from recipekit import distribute
+
+
+def tf_config(monkeypatch, kind, index, chief=False, workers=2):
+    cluster = {"worker": [f"w{i}:1" for i in range(workers)]}
+    if chief:
+        cluster["chief"] = ["c:1"]
+    config = {"cluster": cluster, "task": {"type": kind, "index": index}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(config))
+
+
+def test_worker_index_and_count_from_tf_config(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert distribute.worker() == (0, 1)
+    tf_config(monkeypatch, "worker", 1)
+    assert distribute.worker() == (1, 2)
+    tf_config(monkeypatch, "worker", 0)
+    assert distribute.worker() == (0, 2)
+    # With a chief, it is index 0 and the workers follow it.
+    tf_config(monkeypatch, "chief", 0, chief=True)
+    assert distribute.worker() == (0, 3)
+    tf_config(monkeypatch, "worker", 0, chief=True)
+    assert distribute.worker() == (1, 3)
+
+
+@pytest.mark.parametrize(
+    "raw, match",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        (json.dumps({"cluster": {"worker": ["a:1", "b:1"]},
+                     "task": {"type": "worker", "index": 2}}), "not one of"),
+        (json.dumps({"cluster": {"worker": ["a:1", "b:1"]},
+                     "task": {"type": "ps", "index": 0}}), "not one of"),
+    ],
+)  # fmt: skip
+def test_bad_tf_config_is_reported(monkeypatch, raw, match):
+    monkeypatch.setenv("TF_CONFIG", raw)
+    with pytest.raises(ValueError, match=match):
+        distribute.worker()
+
+
+def test_the_chief_writes_into_out_and_another_worker_into_its_own_folder(
+    monkeypatch, tmp_path
+):
+    out = str(tmp_path / "run")
+    tf_config(monkeypatch, "worker", 0)
+    assert distribute.run_folder(out) == out and os.path.isdir(out)
+    backup = os.path.join(out, "backup")
+    os.makedirs(backup)
+    with open(os.path.join(backup, "state"), "w") as f:
+        f.write("epoch 3")
+    tf_config(monkeypatch, "worker", 1)
+    folder = distribute.run_folder(out)
+    assert folder == os.path.join(out, "workers", "1")
+    # Its backup starts as the chief's, replacing what it had.
+    with open(os.path.join(folder, "backup", "state")) as f:
+        assert f.read() == "epoch 3"
+    with open(os.path.join(backup, "state"), "w") as f:
+        f.write("epoch 4")
+    assert distribute.run_folder(out) == folder
+    with open(os.path.join(folder, "backup", "state")) as f:
+        assert f.read() == "epoch 4"
+    distribute.finish_worker(out)
+    assert sorted(os.listdir(out)) == ["backup"]  # its folder and workers/ gone
+    tf_config(monkeypatch, "worker", 0)
+    distribute.finish_worker(out)  # the chief's folder stays
+    assert sorted(os.listdir(out)) == ["backup"]
+
+
+def test_fit_data_is_the_arrays_on_one_process(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    x, y = np.zeros((8, 2), "int32"), np.arange(8)
+    data = distribute.fit_data(x, y, 4, distribute.strategy())
+    assert data["x"] is x and data["y"] is y and data["batch_size"] == 4
