@@ -17,29 +17,77 @@ import contextlib
 import json
 import os
 import shutil
-import sys
 
 import keras
+import numpy as np
 
 
 class KerasDistribution:
     """What `strategy()` returns off TensorFlow: a `scope()` and a replica count.
 
-    On JAX with several local devices, creating it sets Keras's
-    `keras.distribution.DataParallel` (batches split over the devices, weights
-    replicated); `scope()` is then a no-op, as Keras distributes by the global
-    setting.
+    On JAX with several devices, local or in other processes (JAX's
+    multi-process runtime, joined here when the `KERAS_DISTRIBUTION_*`
+    variables name several processes: see `strategy`), creating it sets
+    Keras's `keras.distribution.DataParallel` (batches split over the
+    devices, weights replicated); `scope()` is then a no-op, as Keras
+    distributes by the global setting.
     """
 
     def __init__(self):
+        processes = _jax_processes()
+        if processes > 1:
+            _start_jax_processes()
         self.devices = _backend_devices()
         self.num_replicas_in_sync = 1
-        if keras.backend.backend() == "jax" and len(self.devices) > 1:
-            keras.distribution.set_distribution(keras.distribution.DataParallel())
-            self.num_replicas_in_sync = len(self.devices)
+        if keras.backend.backend() != "jax":
+            return
+        import jax
+
+        if len(jax.devices()) > 1:  # local accelerators, or other processes'
+            # Several processes: each feeds its own part of every batch
+            # (`fit_data` cuts it), so Keras must not shard again.
+            parallel = keras.distribution.DataParallel(
+                devices=jax.devices(), auto_shard_dataset=processes == 1
+            )
+            keras.distribution.set_distribution(parallel)
+            self.num_replicas_in_sync = len(jax.devices())
 
     def scope(self):
         return contextlib.nullcontext()
+
+
+def _jax_processes():
+    """The process count `keras.distribution.initialize` will read (JAX only)."""
+    if keras.backend.backend() != "jax":
+        return 1
+    raw = os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES") or "1"
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(
+            f"KERAS_DISTRIBUTION_NUM_PROCESSES must be an integer; received {raw!r}"
+        ) from None
+
+
+def _start_jax_processes():
+    """Joins JAX's multi-process runtime once (`keras.distribution.initialize`,
+    from the KERAS_DISTRIBUTION_* variables); CPUs talk over gloo."""
+    import jax
+
+    if jax.distributed.is_initialized():
+        return
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    keras.distribution.initialize()
+
+
+def _jax_process_id():
+    raw = os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID", "")
+    if not raw.isdigit() or int(raw) >= _jax_processes():
+        raise ValueError(
+            "KERAS_DISTRIBUTION_PROCESS_ID must be this process's index, 0 to "
+            f"KERAS_DISTRIBUTION_NUM_PROCESSES - 1; received {raw!r}"
+        )
+    return int(raw)
 
 
 def _backend_devices():
@@ -100,11 +148,13 @@ def worker():
     >>> recipekit.distribute.worker()
     (0, 1)
     """
-    if keras.backend.backend() == "jax" and "jax" in sys.modules:
+    if keras.backend.backend() == "jax":
         import jax
 
-        if jax.process_count() > 1:
+        if jax.distributed.is_initialized():  # asks nothing of the devices
             return jax.process_index(), jax.process_count()
+        if _jax_processes() > 1:  # before strategy() starts the runtime
+            return _jax_process_id(), _jax_processes()
     config = _tf_config()
     count = _num_workers()
     if count <= 1:
@@ -163,6 +213,37 @@ def finish_worker(out):
         os.rmdir(os.path.join(out, "workers"))
 
 
+@contextlib.contextmanager
+def locally(model):
+    """A copy of `model` that this process runs on its own, for the block.
+
+    Keras 3.15 cannot `predict` across JAX processes (its outputs span other
+    processes' devices and cannot be fetched), so after multi-process
+    training each process evaluates a local copy: the distribution is lifted
+    for the block and the copy holds the trained weights. Elsewhere (one
+    process, TensorFlow, PyTorch) it yields `model` itself.
+
+    Example:
+
+    >>> net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> with recipekit.distribute.locally(net) as local:
+    ...     local.predict(np.ones((1, 2)), verbose=0).shape
+    (1, 1)
+    """
+    if keras.backend.backend() != "jax" or worker()[1] == 1:
+        yield model
+        return
+    weights = model.get_weights()  # replicated: every process holds them
+    distribution = keras.distribution.distribution()
+    keras.distribution.set_distribution(None)
+    try:
+        copy = keras.models.clone_model(model)
+        copy.set_weights(weights)
+        yield copy
+    finally:
+        keras.distribution.set_distribution(distribution)
+
+
 def fit_data(inputs, targets, batch_size, strategy):
     """`model.fit` arguments for arrays, on every engine `strategy()` returns.
 
@@ -188,6 +269,18 @@ def fit_data(inputs, targets, batch_size, strategy):
     >>> sorted(recipekit.distribute.fit_data(x, y, 4, recipekit.distribute.strategy()))
     ['batch_size', 'x', 'y']
     """
+    index, count = worker()
+    if keras.backend.backend() == "jax" and count > 1:
+        if batch_size % count:
+            raise ValueError(
+                f"The global batch size {batch_size} must split evenly over the "
+                f"{count} processes."
+            )
+        local = batch_size // count
+        whole = len(inputs) // batch_size * batch_size
+        mine = np.arange(whole).reshape(-1, batch_size)
+        mine = mine[:, index * local : (index + 1) * local].ravel()
+        return {"x": inputs[mine], "y": targets[mine], "batch_size": local}
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -280,6 +373,63 @@ def _multi_worker_mirrored_strategy(tf):
     return MultiWorkerMirroredStrategy()
 
 
+KERAS_VARIABLES = tuple(
+    f"KERAS_DISTRIBUTION_{name}"
+    for name in ("JOB_ADDRESSES", "NUM_PROCESSES", "PROCESS_ID")
+)
+
+
+def launch_local(command, workers, env=None, **popen):
+    """Starts `command` as `workers` training processes on this machine.
+
+    The way to try a multi-worker run before a cluster: every process gets
+    what a cluster would give it, for the Keras backend it runs (`env`'s
+    `KERAS_BACKEND`, else this process's): on TensorFlow a `TF_CONFIG` naming
+    `workers` workers on free ports of 127.0.0.1 and its own index; on JAX the
+    `KERAS_DISTRIBUTION_*` variables (coordinator on 127.0.0.1, process
+    count, process id). Recipes need nothing else.
+
+    Args:
+        command: the argument list, e.g. `[sys.executable,
+            "recipes/cifar10_resnet.py", "--quick"]`.
+        workers: how many processes (>= 1).
+        env: the environment (default `os.environ`); cluster variables
+            already in it are replaced.
+        **popen: passed to `subprocess.Popen` (`stdout=`, `cwd=`, ...).
+
+    Returns:
+        The `subprocess.Popen` of each worker, chief first.
+    """
+    import socket
+    import subprocess
+
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"Argument `workers` must be an integer >= 1; got {workers!r}")
+    env = dict(os.environ if env is None else env)
+    for name in ("TF_CONFIG", *KERAS_VARIABLES):
+        env.pop(name, None)
+    backend = env.get("KERAS_BACKEND") or keras.backend.backend()
+    sockets = [socket.socket() for _ in range(workers)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    addresses = [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+    for s in sockets:
+        s.close()
+    processes = []
+    for index in range(workers if workers > 1 else 0):
+        if backend == "jax":
+            own = dict(zip(KERAS_VARIABLES, (addresses[0], str(workers), str(index)),
+                           strict=True))  # fmt: skip
+        else:
+            cluster = {"cluster": {"worker": addresses},
+                       "task": {"type": "worker", "index": index}}  # fmt: skip
+            own = {"TF_CONFIG": json.dumps(cluster)}
+        processes.append(subprocess.Popen(command, env=dict(env, **own), **popen))
+    if workers == 1:
+        processes.append(subprocess.Popen(command, env=env, **popen))
+    return processes
+
+
 def describe(strategy_=None) -> str:
     """One line naming the devices a strategy runs on, for logs and metrics."""
     backend = keras.backend.backend()
@@ -287,7 +437,7 @@ def describe(strategy_=None) -> str:
         strategy_ = strategy_ or KerasDistribution()
         devices = strategy_.devices
         count = f"{len(devices)}x " if len(devices) > 1 else ""
-        return (
+        return _with_workers(
             f"{count}{devices[0]}, Keras {backend} backend with "
             f"{strategy_.num_replicas_in_sync} replica(s)"
         )
@@ -304,7 +454,12 @@ def describe(strategy_=None) -> str:
         device = f"{len(gpus)}x {details.get('device_name', 'GPU')}"
     else:
         device = f"CPU ({os.cpu_count()} cores)"
-    line = f"{device}, {type(strategy_).__name__} with {replicas} replica(s)"
+    return _with_workers(
+        f"{device}, {type(strategy_).__name__} with {replicas} replica(s)"
+    )
+
+
+def _with_workers(line):
     index, count = worker()
     if count > 1:
         line += f" on {count} workers (this is worker {index}"

@@ -245,9 +245,10 @@ def main(config: Config) -> dict:
         net.save(os.path.join(out, "model_ema.keras"))
     weights = "EMA" if config.ema_decay else "raw"
     recipekit.report.phase(f"TTA: {', '.join(config.tta_modes)} ({weights} weights)")
-    tta = recipekit.evaluate.evaluate_tta(
-        net, (x_test, y_test), config.tta_modes, pad=4
-    )
+    with recipekit.distribute.locally(net) as local:  # JAX processes: each alone
+        tta = recipekit.evaluate.evaluate_tta(
+            local, (x_test, y_test), config.tta_modes, pad=4
+        )
     metrics = {
         "test_accuracy": round(float(accuracy), 4),
         "test_loss": round(float(loss), 4),

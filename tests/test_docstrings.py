@@ -46,6 +46,7 @@ RUNNABLE = [
     data.load_arrays,
     recipekit.distribute.worker,
     recipekit.distribute.fit_data,
+    recipekit.distribute.locally,
     models.sublayers,
     models.patch_whitening_kernel,
     report.header,

@@ -3,6 +3,8 @@ is plain JSON; the 2-process runs are tests/recipes/test_multi_worker.py)."""
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -82,3 +84,32 @@ def test_fit_data_is_the_arrays_on_one_process(monkeypatch):
     x, y = np.zeros((8, 2), "int32"), np.arange(8)
     data = distribute.fit_data(x, y, 4, distribute.strategy())
     assert data["x"] is x and data["y"] is y and data["batch_size"] == 4
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_launch_local_gives_each_process_its_cluster_variables(backend):
+    show = "import json, os; print(json.dumps({k: v for k, v in os.environ.items() "
+    show += "if k == 'TF_CONFIG' or k.startswith('KERAS_DISTRIBUTION_')}))"
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CONFIG="stale")
+    processes = distribute.launch_local(
+        [sys.executable, "-c", show], 2, env=env, stdout=subprocess.PIPE, text=True
+    )
+    seen = [json.loads(p.communicate(timeout=60)[0]) for p in processes]
+    if backend == "tensorflow":
+        configs = [json.loads(s["TF_CONFIG"]) for s in seen]
+        assert [c["task"] for c in configs] == [
+            {"type": "worker", "index": 0},
+            {"type": "worker", "index": 1},
+        ]
+        addresses = configs[0]["cluster"]["worker"]
+        assert len(set(addresses)) == 2 and configs[1]["cluster"]["worker"] == addresses
+        assert all(a.startswith("127.0.0.1:") for a in addresses)
+    else:
+        assert [s["KERAS_DISTRIBUTION_PROCESS_ID"] for s in seen] == ["0", "1"]
+        assert {s["KERAS_DISTRIBUTION_NUM_PROCESSES"] for s in seen} == {"2"}
+        assert "TF_CONFIG" not in seen[0]
+    single = distribute.launch_local([sys.executable, "-c", show], 1, env=env,
+                                     stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert json.loads(single[0].communicate(timeout=60)[0]) == {}
+    with pytest.raises(ValueError, match="workers"):
+        distribute.launch_local(["true"], 0)

@@ -1,6 +1,7 @@
-"""Two TensorFlow workers on 127.0.0.1 (TF_CONFIG: MultiWorkerMirroredStrategy)
-run `recipes/cifar10_resnet.py` as one process does, and resume together after
-one of them is killed.
+"""Two workers on 127.0.0.1 run `recipes/cifar10_resnet.py` as one process
+does, and resume together after one of them is killed: on TensorFlow,
+MultiWorkerMirroredStrategy (TF_CONFIG); on JAX, its multi-process runtime
+through keras.distribution (KERAS_DISTRIBUTION_* variables, gloo on CPUs).
 
 Each run is real: separate processes, gRPC between them, the recipe's own
 command line. A ResNet-8 on 512 random images, batch 64 (32 per worker).
@@ -9,7 +10,6 @@ command line. A ResNet-8 on 512 random images, batch 64 (32 per worker).
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,9 +20,9 @@ import pytest
 
 import recipekit
 
+BACKEND = keras.backend.backend()
 pytestmark = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="MultiWorkerMirroredStrategy is TensorFlow's (JAX: keras.distribution)",
+    BACKEND == "torch", reason="Keras has no multi-process training on PyTorch"
 )
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -30,35 +30,15 @@ RECIPE = os.path.join(ROOT, "recipes", "cifar10_resnet.py")
 EPOCHS = 3
 
 
-def free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def start(data, out, workers):
-    """Starts the recipe as `workers` processes (0: one plain process)."""
+    """Starts the recipe as `workers` processes (1: one plain process)."""
     command = [sys.executable, RECIPE, "--data", data, "--depth", "8",
                "--batch-size", "64", "--epochs", str(EPOCHS), "--out", out]  # fmt: skip
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", PYTHONHASHSEED="0")
-    env.pop("TF_CONFIG", None)
-    if not workers:
-        return [subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True)]  # fmt: skip
-    addresses = [f"127.0.0.1:{port}" for port in free_ports(workers)]
-    processes = []
-    for index in range(workers):
-        config = {"cluster": {"worker": addresses},
-                  "task": {"type": "worker", "index": index}}  # fmt: skip
-        processes.append(subprocess.Popen(
-            command, env=dict(env, TF_CONFIG=json.dumps(config)), cwd=ROOT,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        ))  # fmt: skip
-    return processes
+    env = dict(os.environ, KERAS_BACKEND=BACKEND, PYTHONHASHSEED="0")
+    return recipekit.distribute.launch_local(
+        command, workers, env=env, cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
 
 
 def finish(processes, timeout=300):
@@ -96,7 +76,7 @@ def runs(data, tmp_path_factory):
     """One process and two workers, each trained straight through."""
     root = tmp_path_factory.mktemp("runs")
     one, two = str(root / "one"), str(root / "two")
-    finish(start(data, one, 0))
+    finish(start(data, one, 1))
     outputs = finish(start(data, two, 2))
     return one, two, outputs
 
@@ -118,10 +98,8 @@ def test_two_workers_train_as_one_process_with_the_same_global_batch(runs):
     with open(os.path.join(one, "metrics.json")) as f:
         single = json.load(f)
     assert metrics["test_loss"] == pytest.approx(single["test_loss"], abs=1e-3)
-    assert (
-        "MultiWorkerMirroredStrategy with 2 replica(s) on 2 workers"
-        in (metrics["device"])
-    )
+    engine = {"tensorflow": "MultiWorkerMirroredStrategy", "jax": "Keras jax backend"}
+    assert f"{engine[BACKEND]} with 2 replica(s) on 2 workers" in metrics["device"]
     # The run says so, on each worker; only the chief wrote files.
     assert "on 2 workers (this is worker 0, the chief)" in outputs[0]
     assert "on 2 workers (this is worker 1)" in outputs[1]
@@ -131,6 +109,8 @@ def test_two_workers_train_as_one_process_with_the_same_global_batch(runs):
     assert len(log) == EPOCHS + 1
 
 
+# On JAX, four more compiling processes: 3-6 minutes on 2 cores (run with -m slow).
+@(pytest.mark.slow if BACKEND == "jax" else lambda test: test)
 def test_killing_one_worker_and_restarting_both_resumes_from_the_backup(
     runs, data, tmp_path
 ):
