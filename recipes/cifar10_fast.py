@@ -75,6 +75,7 @@ class Config:
     whitening_bias_epochs: int = 3  # Muon: the whitening bias trains this long
     tta_modes: tuple = ("none", "flip", "flip_translate")
     seed: int = 0  # seeds weights, shuffling, flips and translations
+    seeds: int = 1  # runs seed, seed + 1, ...; mean and std in OUT/seeds.json
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU)
     jit: bool = False  # XLA-compile the train step (always on under JAX)
     out: str = "runs/cifar10_fast"  # metrics.json, models, log.csv, curves.png, backup/
@@ -110,6 +111,12 @@ def parse_args(argv=None) -> Config:
         help="XLA-compile training (GPU/TPU; on a CPU it is 1.33x slower)",
     )
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        help="run this many seeds (--seed, --seed + 1, ...), each into "
+        "OUT/seed<k>/, and report the mean and std (default 1)",
+    )
     parser.add_argument("--label-smoothing", type=float, help="(default 0.2)")
     parser.add_argument("--ema-decay", type=float, help="weight EMA decay (0: off)")
     parser.add_argument(
@@ -170,6 +177,8 @@ def parse_args(argv=None) -> Config:
         parser.error(f"--warmup must be in (0, 1), got {args.warmup}")
     if args.final_lr is not None and not 0 <= args.final_lr <= 1:
         parser.error(f"--final-lr must be in [0, 1], got {args.final_lr}")
+    if args.seeds is not None and args.seeds < 1:
+        parser.error(f"--seeds must be >= 1, got {args.seeds}")
     if args.ema_decay is not None and not 0 <= args.ema_decay < 1:
         parser.error(f"--ema-decay must be in [0, 1), got {args.ema_decay}")
     fields = Config.__dataclass_fields__
@@ -438,5 +447,33 @@ def main(config: Config) -> dict:
     return metrics
 
 
+def main_seeds(config: Config) -> dict:
+    """Runs `config.seeds` seeds, each a full `main` into OUT/seed<k>/ (each
+    resumable), then writes OUT/seeds.json: every run's accuracies and their
+    mean and (sample) standard deviation."""
+    if config.seeds == 1:
+        return main(config)
+    runs = {}
+    for seed in range(config.seed, config.seed + config.seeds):
+        out = os.path.join(config.out, f"seed{seed}")
+        runs[seed] = main(dataclasses.replace(config, seed=seed, seeds=1, out=out))
+    rows = {}
+    for weights, modes in runs[config.seed]["accuracy"].items():
+        for mode in modes:
+            values = [r["accuracy"][weights][mode] for r in runs.values()]
+            rows[f"{weights} / {mode}"] = {
+                "mean": round(float(np.mean(values)), 4),
+                "std": round(float(np.std(values, ddof=1)), 4),
+                "runs": values,
+            }
+    summary = {"seeds": list(runs), "accuracy": rows}
+    with open(os.path.join(config.out, "seeds.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    recipekit.report.phase(f"{config.seeds} seeds: mean and std")
+    table = {name: {"mean": r["mean"], "std": r["std"]} for name, r in rows.items()}
+    print(recipekit.report.table(table, corner="accuracy %"))
+    return summary
+
+
 if __name__ == "__main__":
-    main(CONFIG)
+    main_seeds(CONFIG)

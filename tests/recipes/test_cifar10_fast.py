@@ -179,3 +179,33 @@ def test_muon_variant_trains_normalised_filters_and_stops_the_whitening_bias(
     np.testing.assert_allclose(
         rates["learning_rate/sgd_shifts"], [shifts * 2 / 3, shifts / 3, 0], rtol=1e-5
     )
+
+
+def test_seeds_runs_each_seed_and_reports_mean_and_std(load_recipe, tiny_npz, tmp_path):
+    recipe = load_recipe("cifar10_fast")
+    config = dataclasses.replace(
+        recipe.parse_args(["--seeds", "2", "--seed", "3"]),
+        data=tiny_npz(96, 30, 3),
+        epochs=1,
+        batch_size=32,
+        whitening_images=50,
+        averaging="none",
+        tta_modes=("none",),
+        out=str(tmp_path / "run"),
+    )
+    summary = recipe.main_seeds(config)
+    assert summary["seeds"] == [3, 4]
+    runs = []
+    for seed in (3, 4):
+        with open(tmp_path / "run" / f"seed{seed}" / "metrics.json") as f:
+            metrics = json.load(f)
+        assert metrics["config"]["seed"] == seed
+        runs.append(metrics["accuracy"]["raw"]["none"])
+    row = summary["accuracy"]["raw / none"]
+    assert row["runs"] == runs
+    assert row["mean"] == pytest.approx(np.mean(runs), abs=1e-4)
+    assert row["std"] == pytest.approx(np.std(runs, ddof=1), abs=1e-4)
+    with open(tmp_path / "run" / "seeds.json") as f:
+        assert json.load(f) == json.loads(json.dumps(summary))
+    with pytest.raises(SystemExit):
+        recipe.parse_args(["--seeds", "0"])
