@@ -1,9 +1,10 @@
 """Picks the engine for the machine a recipe runs on: `tf.distribute` or Keras's own.
 
 No home-made distribution. On Keras's JAX backend: `keras.distribution`'s
-`DataParallel` over all local devices when there are several, else nothing (see
-`KerasDistribution`); on PyTorch, one device. On TensorFlow, its own
-strategies, chosen in this order:
+`DataParallel` over all devices when there are several, local or in other
+processes (the `KERAS_DISTRIBUTION_*` variables of `keras.distribution.initialize`
+start JAX's multi-process runtime), else nothing (see `KerasDistribution`); on
+PyTorch, one device. On TensorFlow, its own strategies, chosen in this order:
 
 1. `TPUStrategy` when a TPU is reachable (`tpu=` given, `TPU_NAME` or
    `COLAB_TPU_ADDR` set, or a TPU VM's `/dev/accel0`);
@@ -155,6 +156,8 @@ def worker():
             return jax.process_index(), jax.process_count()
         if _jax_processes() > 1:  # before strategy() starts the runtime
             return _jax_process_id(), _jax_processes()
+    if keras.backend.backend() != "tensorflow":
+        return 0, 1  # TF_CONFIG means nothing to JAX or PyTorch
     config = _tf_config()
     count = _num_workers()
     if count <= 1:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
@@ -23,6 +24,10 @@ def tf_config(monkeypatch, kind, index, chief=False, workers=2):
 def test_worker_index_and_count_from_tf_config(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     assert distribute.worker() == (0, 1)
+    if keras.backend.backend() != "tensorflow":
+        tf_config(monkeypatch, "worker", 1)
+        assert distribute.worker() == (0, 1)  # TF_CONFIG is TensorFlow's
+        return
     tf_config(monkeypatch, "worker", 1)
     assert distribute.worker() == (1, 2)
     tf_config(monkeypatch, "worker", 0)
@@ -46,22 +51,34 @@ def test_worker_index_and_count_from_tf_config(monkeypatch):
     ],
 )  # fmt: skip
 def test_bad_tf_config_is_reported(monkeypatch, raw, match):
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("TF_CONFIG is read on TensorFlow only")
     monkeypatch.setenv("TF_CONFIG", raw)
     with pytest.raises(ValueError, match=match):
         distribute.worker()
 
 
+def as_worker(monkeypatch, index, workers=2):
+    """This process as worker `index`, the way its backend is told."""
+    if keras.backend.backend() == "jax":
+        monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", str(workers))
+        monkeypatch.setenv("KERAS_DISTRIBUTION_PROCESS_ID", str(index))
+    else:
+        tf_config(monkeypatch, "worker", index, workers=workers)
+
+
+@pytest.mark.skipif(keras.backend.backend() == "torch", reason="no multi-process")
 def test_the_chief_writes_into_out_and_another_worker_into_its_own_folder(
     monkeypatch, tmp_path
 ):
     out = str(tmp_path / "run")
-    tf_config(monkeypatch, "worker", 0)
+    as_worker(monkeypatch, 0)
     assert distribute.run_folder(out) == out and os.path.isdir(out)
     backup = os.path.join(out, "backup")
     os.makedirs(backup)
     with open(os.path.join(backup, "state"), "w") as f:
         f.write("epoch 3")
-    tf_config(monkeypatch, "worker", 1)
+    as_worker(monkeypatch, 1)
     folder = distribute.run_folder(out)
     assert folder == os.path.join(out, "workers", "1")
     # Its backup starts as the chief's, replacing what it had.
@@ -74,13 +91,14 @@ def test_the_chief_writes_into_out_and_another_worker_into_its_own_folder(
         assert f.read() == "epoch 4"
     distribute.finish_worker(out)
     assert sorted(os.listdir(out)) == ["backup"]  # its folder and workers/ gone
-    tf_config(monkeypatch, "worker", 0)
+    as_worker(monkeypatch, 0)
     distribute.finish_worker(out)  # the chief's folder stays
     assert sorted(os.listdir(out)) == ["backup"]
 
 
 def test_fit_data_is_the_arrays_on_one_process(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.delenv("KERAS_DISTRIBUTION_NUM_PROCESSES", raising=False)
     x, y = np.zeros((8, 2), "int32"), np.arange(8)
     data = distribute.fit_data(x, y, 4, distribute.strategy())
     assert data["x"] is x and data["y"] is y and data["batch_size"] == 4
@@ -113,3 +131,16 @@ def test_launch_local_gives_each_process_its_cluster_variables(backend):
     assert json.loads(single[0].communicate(timeout=60)[0]) == {}
     with pytest.raises(ValueError, match="workers"):
         distribute.launch_local(["true"], 0)
+
+
+def test_fit_data_cuts_each_global_batch_for_its_jax_process(monkeypatch):
+    if keras.backend.backend() != "jax":
+        pytest.skip("JAX processes take their part of each batch themselves")
+    x, y = np.arange(16).reshape(8, 2), np.arange(8)
+    as_worker(monkeypatch, 1)
+    data = distribute.fit_data(x, y, 4, None)
+    assert data["batch_size"] == 2
+    np.testing.assert_array_equal(data["y"], [2, 3, 6, 7])  # second half of each
+    np.testing.assert_array_equal(data["x"], x[[2, 3, 6, 7]])
+    with pytest.raises(ValueError, match="split evenly"):
+        distribute.fit_data(x, y, 3, None)
