@@ -144,3 +144,16 @@ def test_fit_data_cuts_each_global_batch_for_its_jax_process(monkeypatch):
     np.testing.assert_array_equal(data["x"], x[[2, 3, 6, 7]])
     with pytest.raises(ValueError, match="split evenly"):
         distribute.fit_data(x, y, 3, None)
+
+
+@pytest.mark.parametrize(
+    "count, index, match",
+    [("2", "5", "PROCESS_ID"), ("2", "", "PROCESS_ID"), ("two", "0", "integer")],
+)
+def test_bad_jax_process_variables_are_reported(monkeypatch, count, index, match):
+    if keras.backend.backend() != "jax":
+        pytest.skip("read by the JAX backend")
+    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", count)
+    monkeypatch.setenv("KERAS_DISTRIBUTION_PROCESS_ID", index)
+    with pytest.raises(ValueError, match=match):
+        distribute.worker()
