@@ -75,10 +75,20 @@ def _start_jax_processes():
     from the KERAS_DISTRIBUTION_* variables); CPUs talk over gloo."""
     import jax
 
-    if jax.distributed.is_initialized():
+    if _jax_started():
         return
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     keras.distribution.initialize()
+
+
+def _jax_started():
+    """Whether this process has joined JAX's multi-process runtime (a JAX
+    without `jax.distributed.is_initialized` cannot say: then the
+    KERAS_DISTRIBUTION_* variables decide)."""
+    import jax
+
+    started = getattr(jax.distributed, "is_initialized", None)
+    return bool(started and started())
 
 
 def _jax_process_id():
@@ -152,7 +162,7 @@ def worker():
     if keras.backend.backend() == "jax":
         import jax
 
-        if jax.distributed.is_initialized():  # asks nothing of the devices
+        if _jax_started():  # asks nothing of the devices
             return jax.process_index(), jax.process_count()
         if _jax_processes() > 1:  # before strategy() starts the runtime
             return _jax_process_id(), _jax_processes()
