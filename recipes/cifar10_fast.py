@@ -23,10 +23,11 @@ on TensorFlow, 71.7% (73.0%) on JAX.
 
 `--optimizer muon` is airbench94_muon's run: Muon for the conv filters
 (orthogonalised momentum, `recipekit.optimizers.Muon`), Nesterov SGD for the
-rest, batch 2000, 8 epochs by default. On the shared copy, seed 0, bfloat16:
-at 10 epochs 89.92% raw, 90.97% with TTA (91.04% averaging logits), at or above
-the peer's 89.93/90.91%; at 8 epochs 89.41/90.81% (RESULTS.md, "Muon for the
-filters"). `--quick --optimizer muon`: 79.6% (80.5% TTA).
+rest, batch 2000, 8 epochs by default. On the shared copy, bfloat16, at 10
+epochs over seeds 0 and 1: 89.99% raw, 91.05% with TTA (91.04% averaging
+logits), above the peer's 89.93/90.91%; at 8 epochs (seed 0) 89.41/90.81%
+(RESULTS.md, "Muon for the filters"). `--quick --optimizer muon`: 79.6% (80.5%
+TTA).
 
     python recipes/cifar10_fast.py --quick                 # minutes, offline
     python recipes/cifar10_fast.py --data ../shared/data/cifar10-jpeg.tar.gz
