@@ -1,0 +1,61 @@
+"""The peer side-by-side benchmark, dry-run: the peer's and the recipe's real
+scripts on the bundled sample for one epoch, and the table from their output."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+import peer_side_by_side  # noqa: E402
+
+
+def test_dry_run_runs_both_sides_and_prints_the_table(tmp_path):
+    pytest.importorskip("torch", reason="the peers are PyTorch scripts")
+    out = tmp_path / "out"
+    command = [sys.executable, os.path.join(ROOT, "benchmarks", "peer_side_by_side.py"),
+               "--dry-run", "--precision", "float32", "--out", str(out)]  # fmt: skip
+    env = {**os.environ, "RECIPEKIT_CACHE": str(tmp_path / "cache")}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                            env=env, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "side_by_side.json").read_text())
+    assert summary["seeds"] == [0]
+    (run,) = summary["runs"]
+    assert len(run["peer"]["train_epoch_s"]) == 1
+    assert len(run["recipe"]["train_epoch_s"]) == 1
+    assert run["peer"]["bf16"] is False
+    assert "--precision float32 --optimizer muon --seed 0" in run["recipe"]["command"]
+    assert "| peer |" in result.stdout and "| recipe |" in result.stdout
+    # Finished runs are reused: a rerun starts no training.
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                           env=env, cwd=tmp_path)  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads((out / "side_by_side.json").read_text())["seeds"] == [0]
+
+
+def test_summary_pairs_by_seed_and_times_steady_epochs():
+    def peer(seed, acc, epochs):
+        return {"seed": seed, "val_acc": acc, "tta_val_acc": acc + 0.01,
+                "train_epoch_s": epochs}  # fmt: skip
+
+    def recipe(seed, acc, epochs):
+        return {"seed": seed, "val_acc": acc, "tta_val_acc": acc + 0.02,
+                "logit_tta_val_acc": acc + 0.03, "train_epoch_s": epochs}  # fmt: skip
+
+    pairs = [
+        (peer(0, 0.90, [99.0, 10.0, 10.0]), recipe(0, 0.91, [50.0, 9.0, 9.0])),
+        (peer(1, 0.92, [99.0, 20.0, 20.0]), recipe(1, 0.91, [50.0, 20.0, 20.0])),
+    ]
+    summary = peer_side_by_side.summarize(pairs)
+    assert summary["seeds"] == [0, 1]
+    assert summary["peer"]["no TTA"] == (91.0, round(2**0.5, 4))
+    assert summary["recipe"]["TTA"] == (93.0, 0.0)
+    assert summary["recipe"]["TTA (logits)"] == (94.0, 0.0)
+    # Steady epochs leave out epoch 1: 9/10 and 20/20.
+    assert summary["per seed ratio"] == [0.9, 1.0]
+    assert summary["time ratio recipe / peer"][0] == 0.95
