@@ -97,7 +97,9 @@ def recipe_run(args, seed):
     if args.epochs:
         command += ["--epochs", str(args.epochs)]
     if args.variant == "sgd" and not args.epochs:
-        command += ["--averaging", "lookahead", "--warmup", "0.23", "--final-lr", "0.07"]
+        # airbench94's Lookahead and schedule (RESULTS.md, "Closing on airbench94")
+        command += ["--averaging", "lookahead", "--warmup", "0.23"]
+        command += ["--final-lr", "0.07"]
     started = time.perf_counter()
     if not os.path.exists(os.path.join(out, "metrics.json")):
         done = subprocess.run(command, capture_output=True, text=True)
@@ -233,8 +235,8 @@ def main(argv=None):
         args.epochs, args.seeds = 1, 1
     if args.data is None:
         args.data = os.path.join(ROOT, "..", "shared", "data", "cifar10-jpeg.tar.gz")
-    if args.epochs is not None:
-        args.epochs = int(args.epochs) if float(args.epochs).is_integer() else args.epochs
+    if args.epochs is not None and float(args.epochs).is_integer():
+        args.epochs = int(args.epochs)
     for path in (args.data, os.path.join(args.peers, PEER_SCRIPT[args.variant])):
         if not os.path.exists(path):
             parser().error(f"{path} does not exist")
