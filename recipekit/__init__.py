@@ -23,6 +23,7 @@ from recipekit import (  # noqa: E402
     models,
     optimizers,
     report,
+    run,
 )
 
 __version__ = "0.1.0"
@@ -39,6 +40,7 @@ __all__ = [
     "models",
     "optimizers",
     "report",
+    "run",
     "tour",
     "transfer",
 ]

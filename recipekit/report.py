@@ -15,7 +15,7 @@ import keras
 __all__ = ["header", "phase", "summary", "table"]
 
 
-def header(recipe, *, data, device, epochs, out, **details):
+def header(recipe, *, data, device, epochs, out, resuming=None, **details):
     """Prints the run's header: recipe, data, device, backend, epochs, output.
 
     Args:
@@ -24,6 +24,7 @@ def header(recipe, *, data, device, epochs, out, **details):
         device: the device description (`recipekit.distribute.describe`).
         epochs: the number of epochs.
         out: the output folder.
+        resuming: a last line saying where a resumed run picks up, or None.
         **details: further `label=value` lines (batch size, seed, ...).
 
     Example:
@@ -46,6 +47,8 @@ def header(recipe, *, data, device, epochs, out, **details):
     print(f"recipekit {recipe}")
     for label, value in rows.items():
         print(f"  {label.replace('_', ' '):<8} {value}")
+    if resuming:
+        print(f"  {resuming}")
     print(flush=True)
 
 

@@ -43,9 +43,7 @@ On a CPU leave `--jit` off: TensorFlow's own kernels (oneDNN) train an epoch in
 
 import argparse
 import dataclasses
-import json
 import os
-import shutil
 import time
 
 SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
@@ -89,6 +87,11 @@ class Config:
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU)
     jit: bool = False  # XLA-compile the train step (always on under JAX)
     out: str = "runs/cifar10_fast"  # metrics.json, models, log.csv, curves.png, backup/
+    force_resume: bool = False  # resume a backup made with other settings
+
+
+# Settings a resumed run may change: where it writes, the resume itself.
+FREE = ("out", "force_resume")
 
 
 # What --optimizer muon changes besides the optimizer: airbench94_muon's run.
@@ -163,7 +166,15 @@ def parse_args(argv=None) -> Config:
         help="a trainable first conv instead of the frozen whitening",
     )
     parser.add_argument(
-        "--verbose", action="store_true", help="keep TensorFlow's start-up log lines"
+        "--force-resume",
+        action="store_true",
+        default=None,
+        help="resume a backup in --out although its settings differ",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="keep TensorFlow's start-up log lines; tracebacks on errors",
     )
     args = parser.parse_args(argv)
     if args.verbose:
@@ -271,15 +282,24 @@ def muon_optimizer(config, steps, total):
 
 
 def main(config: Config) -> dict:
+    """Trains and evaluates one run into `config.out` (resumes its backup)."""
+    folder = recipekit.run.RunFolder(
+        config.out,
+        "cifar10_fast",
+        dataclasses.asdict(config),
+        free=FREE,
+        force_resume=config.force_resume,
+    )
+    with folder as run:
+        if run.finished:
+            print(f"{config.out} holds a finished run; nothing to do.")
+            return run.finished
+        return train(config, run)
+
+
+def train(config: Config, run) -> dict:
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(config.precision)
-    os.makedirs(config.out, exist_ok=True)
-    metrics_path = os.path.join(config.out, "metrics.json")
-    backup_dir = os.path.join(config.out, "backup")
-    if os.path.exists(metrics_path) and not os.path.exists(backup_dir):
-        print(f"{config.out} holds a finished run ({metrics_path}); nothing to do.")
-        with open(metrics_path) as f:
-            return json.load(f)
     strategy = recipekit.distribute.strategy()
     recipekit.report.header(
         "cifar10_fast",
@@ -288,6 +308,7 @@ def main(config: Config) -> dict:
         epochs=config.epochs,
         out=config.out,
         model=f"airbench94-style net, batch {config.batch_size}, seed {config.seed}",
+        resuming=run.resuming,
     )
 
     # Data: decoded once into uint8 arrays; labels one-hot for smoothing.
@@ -369,23 +390,28 @@ def main(config: Config) -> dict:
     # EMA lives in the optimizer, so Keras's BackupAndRestore carries it. Each
     # epoch is a seeded permutation, so a resumed run gets the same batches.
     # Keras needs a batch to build even when a backup says training is over.
-    start_epoch = min(recipekit.callbacks.backup_epoch(backup_dir), config.epochs - 1)
+    start_epoch = min(run.resume_epoch, config.epochs - 1)
     positions, inputs = recipekit.augment.epoch_indices(
         len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
     )
     epoch_ends = []  # the first epoch includes tracing and XLA compilation
+    # Backs up each epoch whole (a kill mid-write keeps the last one) and
+    # stops at the first non-finite loss, keeping the last good backup.
+    backup = recipekit.callbacks.BackupAndRestore(
+        run.backup_dir, delete_checkpoint=False
+    )
     callbacks = [
         keras.callbacks.LambdaCallback(
             on_epoch_end=lambda *_: epoch_ends.append(time.perf_counter())
         ),
         recipekit.callbacks.TrainingCurves(
-            os.path.join(config.out, "curves.png"),
-            csv_path=os.path.join(config.out, "log.csv"),
+            os.path.join(run.path, "curves.png"),
+            csv_path=os.path.join(run.path, "log.csv"),
             validation_label=(
                 "validation (EMA weights)" if averaging == "ema" else "validation"
             ),
         ),
-        keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False),
+        backup,
     ]
     recipekit.report.phase("training")
     start = time.perf_counter()
@@ -399,6 +425,8 @@ def main(config: Config) -> dict:
         shuffle=False,  # epoch_indices shuffles (seeded, every epoch).
     )
     wall = time.perf_counter() - start
+    if backup.stopped:
+        run.stop(backup.stopped, dataclasses.asdict(config))
 
     # Evaluate: raw weights, then the EMA's, each with every TTA mode.
     test = (x_test, y_test)
@@ -409,7 +437,7 @@ def main(config: Config) -> dict:
             net, test, config.tta_modes, batch_size=1024
         )
     }
-    net.save(os.path.join(config.out, "model.keras"))
+    net.save(os.path.join(run.path, "model.keras"))
     if averaging != "none":
         label = {"ema": "EMA", "lookahead": "Lookahead (slow)"}[averaging]
         recipekit.report.phase(f"evaluating {label} weights; TTA: {modes}")
@@ -420,7 +448,7 @@ def main(config: Config) -> dict:
         tta[averaging] = recipekit.evaluate.evaluate_tta(
             net, test, config.tta_modes, batch_size=1024
         )
-        net.save(os.path.join(config.out, f"model_{averaging}.keras"))
+        net.save(os.path.join(run.path, f"model_{averaging}.keras"))
     final = tta["raw" if averaging == "none" else averaging]
     # The same weights, averaging the TTA views' logits (airbench94) instead
     # of their probabilities: side by side in every run.
@@ -445,14 +473,11 @@ def main(config: Config) -> dict:
         "device": recipekit.distribute.describe(strategy),
         "config": dataclasses.asdict(config),
     }
-    with open(metrics_path + ".tmp", "w") as f:
-        json.dump(metrics, f, indent=2)
-    os.replace(metrics_path + ".tmp", metrics_path)
-    shutil.rmtree(backup_dir)  # Only now: a kill before this resumes the run.
+    metrics = run.finish(metrics)  # then the backup goes: a kill before resumes
     names = ["metrics.json", "model.keras", f"model_{averaging}.keras"]
-    names += ["curves.png", "log.csv"]
+    names += ["curves.png", "curves.json", "log.csv"]
     recipekit.report.summary(
-        tta, wall_s=wall, paths=[os.path.join(config.out, n) for n in names]
+        tta, wall_s=wall, paths=[os.path.join(run.path, n) for n in names]
     )
     return metrics
 
@@ -463,22 +488,28 @@ def main_seeds(config: Config) -> dict:
     mean and (sample) standard deviation."""
     if config.seeds == 1:
         return main(config)
-    runs = {}
-    for seed in range(config.seed, config.seed + config.seeds):
-        out = os.path.join(config.out, f"seed{seed}")
-        runs[seed] = main(dataclasses.replace(config, seed=seed, seeds=1, out=out))
-    rows = {}
-    for weights, modes in runs[config.seed]["accuracy"].items():
-        for mode in modes:
-            values = [r["accuracy"][weights][mode] for r in runs.values()]
-            rows[f"{weights} / {mode}"] = {
-                "mean": round(float(np.mean(values)), 4),
-                "std": round(float(np.std(values, ddof=1)), 4),
-                "runs": values,
-            }
-    summary = {"seeds": list(runs), "accuracy": rows}
-    with open(os.path.join(config.out, "seeds.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+    settings = dataclasses.asdict(config)
+    free = (*FREE, "seed", "seeds")  # more seeds may join; each run checks its own
+    parent = recipekit.run.RunFolder(
+        config.out, "cifar10_fast --seeds", settings, free=free,
+        force_resume=config.force_resume,
+    )  # fmt: skip
+    with parent:
+        runs = {}
+        for seed in range(config.seed, config.seed + config.seeds):
+            out = os.path.join(config.out, f"seed{seed}")
+            runs[seed] = main(dataclasses.replace(config, seed=seed, seeds=1, out=out))
+        rows = {}
+        for weights, modes in runs[config.seed]["accuracy"].items():
+            for mode in modes:
+                values = [r["accuracy"][weights][mode] for r in runs.values()]
+                rows[f"{weights} / {mode}"] = {
+                    "mean": round(float(np.mean(values)), 4),
+                    "std": round(float(np.std(values, ddof=1)), 4),
+                    "runs": values,
+                }
+        summary = {"seeds": list(runs), "accuracy": rows}
+        recipekit.run.write_json(os.path.join(config.out, "seeds.json"), summary)
     recipekit.report.phase(f"{config.seeds} seeds: mean and std")
     table = {name: {"mean": r["mean"], "std": r["std"]} for name, r in rows.items()}
     print(recipekit.report.table(table, corner="accuracy %"))
@@ -486,4 +517,4 @@ def main_seeds(config: Config) -> dict:
 
 
 if __name__ == "__main__":
-    main_seeds(CONFIG)
+    recipekit.run.command(main_seeds, CONFIG)

@@ -16,9 +16,7 @@ Measured here (see benchmarks/RESULTS.md for the full table):
 
 import argparse
 import dataclasses
-import json
 import os
-import shutil
 import time
 
 SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
@@ -44,6 +42,11 @@ class Config:
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU, CPU)
     jit: bool = False  # XLA-compile the train step (helps on GPU/TPU, not CPU)
     out: str = "runs/cifar10_resnet"  # metrics.json, model.keras, log.csv, backup/
+    force_resume: bool = False  # resume a backup made with other settings
+
+
+# Settings a resumed run may change: where it writes, where it stops, the resume.
+FREE = ("out", "stop_epoch", "force_resume")
 
 
 def parse_args(argv=None) -> Config:
@@ -65,7 +68,14 @@ def parse_args(argv=None) -> Config:
     parser.add_argument("--lighting", type=float, help="PCA lighting std (0: off)")
     parser.add_argument("--ema-decay", type=float, help="weight EMA decay (0: off)")
     parser.add_argument(
-        "--verbose", action="store_true", help="keep TensorFlow's start-up log lines"
+        "--force-resume",
+        action="store_true",
+        help="resume a backup in --out although its settings differ",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="keep TensorFlow's start-up log lines; tracebacks on errors",
     )
     args = parser.parse_args(argv)
     if args.verbose:
@@ -108,21 +118,30 @@ import numpy as np
 
 
 def main(config: Config) -> dict:
-    keras.utils.set_random_seed(config.seed)
-    keras.mixed_precision.set_global_policy(config.precision)
-    metrics_path = os.path.join(config.out, "metrics.json")
-    if os.path.exists(metrics_path) and not os.path.exists(
-        os.path.join(config.out, "backup")
-    ):
-        print(f"{config.out} holds a finished run ({metrics_path}); nothing to do.")
-        with open(metrics_path) as f:
-            return json.load(f)
-    strategy = recipekit.distribute.strategy()
+    """Trains and evaluates one run into `config.out` (resumes its backup)."""
     # The chief writes into config.out; other workers (TF_CONFIG) into their
     # own folder there, resuming from the chief's backup.
-    out = recipekit.distribute.run_folder(config.out)
-    metrics_path = os.path.join(out, "metrics.json")
-    backup_dir = os.path.join(out, "backup")
+    chief = recipekit.distribute.worker()[0] == 0
+    folder = recipekit.run.RunFolder(
+        recipekit.distribute.run_folder(config.out),
+        "cifar10_resnet",
+        dataclasses.asdict(config),
+        free=FREE,
+        force_resume=config.force_resume,
+        check=chief,  # other workers mirror the chief's run
+    )
+    with folder as run:
+        if run.finished:
+            print(f"{config.out} holds a finished run; nothing to do.")
+            return run.finished
+        return train(config, run, chief)
+
+
+def train(config: Config, run, chief) -> dict:
+    keras.utils.set_random_seed(config.seed)
+    keras.mixed_precision.set_global_policy(config.precision)
+    strategy = recipekit.distribute.strategy()
+    out = run.path
     recipekit.report.header(
         "cifar10_resnet",
         data=config.data,
@@ -130,6 +149,7 @@ def main(config: Config) -> dict:
         epochs=config.stop_epoch or config.epochs,
         out=config.out,
         model=f"ResNet-{config.depth}, batch {config.batch_size}, seed {config.seed}",
+        resuming=run.resuming,
     )
 
     # Data: decoded once into uint8 arrays and held on the device. Flips and
@@ -147,7 +167,7 @@ def main(config: Config) -> dict:
             f"batch of {config.batch_size}; pass a smaller --batch-size."
         )
     # Keras needs a batch to build even when a backup says training is over.
-    start_epoch = min(recipekit.callbacks.backup_epoch(backup_dir), config.epochs - 1)
+    start_epoch = min(run.resume_epoch, config.epochs - 1)
     positions, pairs = recipekit.augment.epoch_indices(
         len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
     )
@@ -204,6 +224,11 @@ def main(config: Config) -> dict:
     # log.csv redrawn every epoch; a killed run resumes from out/backup (kept
     # until metrics.json is written).
     epoch_ends = []  # the first epoch includes tracing and compilation
+    # Backs up each epoch whole (a kill mid-write keeps the last one) and
+    # stops at the first non-finite loss, keeping the last good backup.
+    backup = recipekit.callbacks.BackupAndRestore(
+        run.backup_dir, delete_checkpoint=False
+    )
     callbacks = [
         keras.callbacks.LambdaCallback(
             on_epoch_end=lambda *_: epoch_ends.append(time.perf_counter())
@@ -216,7 +241,7 @@ def main(config: Config) -> dict:
                 "validation (EMA weights)" if config.ema_decay else "validation"
             ),
         ),
-        keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False),
+        backup,
     ]
     recipekit.report.phase("training")
     start = time.perf_counter()
@@ -230,6 +255,8 @@ def main(config: Config) -> dict:
         shuffle=False,
     )
     wall = time.perf_counter() - start
+    if backup.stopped:
+        run.stop(backup.stopped, dataclasses.asdict(config))
 
     # Evaluate: raw weights, EMA weights, then test-time augmentation (on the
     # EMA weights if any; ten crops of the image padded by 4, as in training).
@@ -264,13 +291,10 @@ def main(config: Config) -> dict:
         "device": recipekit.distribute.describe(strategy),
         "config": dataclasses.asdict(config),
     }
-    with open(metrics_path + ".tmp", "w") as f:
-        json.dump(metrics, f, indent=2)
-    os.replace(metrics_path + ".tmp", metrics_path)
-    shutil.rmtree(backup_dir)  # Only now: a kill before this resumes the run.
+    metrics = run.finish(metrics)  # then the backup goes: a kill before resumes
     rows = {"raw": {"none": float(accuracy)}, weights: tta}
-    names = ("metrics.json", "model.keras", "model_ema.keras", "curves.png", "log.csv")
-    chief = recipekit.distribute.worker()[0] == 0  # others' files are scratch
+    names = ("metrics.json", "model.keras", "model_ema.keras", "curves.png",
+             "curves.json", "log.csv")  # fmt: skip
     recipekit.report.summary(
         rows, wall_s=wall, paths=[os.path.join(out, n) for n in names if chief]
     )
@@ -279,4 +303,4 @@ def main(config: Config) -> dict:
 
 
 if __name__ == "__main__":
-    main(CONFIG)
+    recipekit.run.command(main, CONFIG)

@@ -16,7 +16,6 @@ benchmarks/RESULTS.md.
 
 import argparse
 import dataclasses
-import json
 import os
 import time
 
@@ -35,6 +34,11 @@ class Config:
     weight_decay: float = 1e-4  # L2 coefficient (gradient gains wd * w)
     seed: int = 0  # same seed for both runs
     out: str = "runs/cifar_snapshot_ensemble"  # metrics.json, snapshots/, models
+    force_resume: bool = False  # resume backups made with other settings
+
+
+# Settings a resumed run may change: where it writes, the resume itself.
+FREE = ("out", "force_resume")
 
 
 def parse_args(argv=None) -> Config:
@@ -49,7 +53,15 @@ def parse_args(argv=None) -> Config:
         "--quick", action="store_true", help="6 epochs, 3 snapshots, bundled sample"
     )
     parser.add_argument(
-        "--verbose", action="store_true", help="keep TensorFlow's start-up log lines"
+        "--force-resume",
+        action="store_true",
+        default=None,
+        help="resume the backups in --out although their settings differ",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="keep TensorFlow's start-up log lines; tracebacks on errors",
     )
     args = parser.parse_args(argv)
     if args.verbose:
@@ -71,8 +83,8 @@ def parse_args(argv=None) -> Config:
             f"--epochs ({epochs}) must be a multiple of --snapshots ({snapshots}): "
             "snapshot cycles are whole epochs"
         )
-    if args.lr_max is not None and args.lr_max <= 0:
-        parser.error("--lr-max must be > 0")
+    if args.lr_max is not None and not 0 < args.lr_max < float("inf"):
+        parser.error(f"--lr-max must be a finite number > 0, got {args.lr_max}")
     updates = {
         k: v
         for k, v in vars(args).items()
@@ -126,7 +138,8 @@ def train(config, name, schedule, data, classes, mean, std, snapshot_dir=None):
         net.compile("sgd", loss, metrics=["accuracy"])
     callbacks = [
         recipekit.callbacks.Validate(net, test, batch_size=512),
-        keras.callbacks.BackupAndRestore(backup_dir),
+        # Whole backups; stops at the first non-finite loss, keeping the last.
+        recipekit.callbacks.BackupAndRestore(backup_dir),
     ]
     snapshots = None
     if snapshot_dir:
@@ -144,10 +157,27 @@ def train(config, name, schedule, data, classes, mean, std, snapshot_dir=None):
         callbacks=callbacks,
         shuffle=False,  # epoch_indices shuffles, by epoch.
     )
-    return net, time.perf_counter() - start, snapshots
+    stopped = callbacks[1].stopped or (snapshots.stopped if snapshots else None)
+    return net, time.perf_counter() - start, snapshots, stopped
 
 
 def main(config: Config) -> dict:
+    """Both runs and the evaluation into `config.out` (each run resumes)."""
+    folder = recipekit.run.RunFolder(
+        config.out,
+        "cifar_snapshot_ensemble",
+        dataclasses.asdict(config),
+        free=FREE,
+        force_resume=config.force_resume,
+    )
+    with folder as run:
+        if run.finished:
+            print(f"{config.out} holds a finished run; nothing to do.")
+            return run.finished
+        return train_both(config, run)
+
+
+def train_both(config: Config, run) -> dict:
     recipekit.report.header(
         "cifar_snapshot_ensemble",
         data=config.data,
@@ -168,9 +198,8 @@ def main(config: Config) -> dict:
             f"batch of {config.batch_size}; pass a smaller --batch-size."
         )
     data = ((x_train, y_train), (x_test, y_test))
-    run = (data, len(class_names), mean, std)
+    inputs = (data, len(class_names), mean, std)
     test = {"x": x_test, "y": y_test, "batch_size": 512, "verbose": 0}
-    os.makedirs(config.out, exist_ok=True)
 
     # Model + Train 1: cyclic cosine annealing (per step, in the optimizer)
     # with a snapshot of the network at the end of each of the M cycles.
@@ -179,16 +208,20 @@ def main(config: Config) -> dict:
     )
     snapshot_dir = os.path.join(config.out, "snapshots")
     recipekit.report.phase(f"training 1/2: {config.snapshots} cosine cycles")
-    net, snapshot_time, snapshots = train(
-        config, "snapshot_run", cosine, *run, snapshot_dir
+    net, snapshot_time, snapshots, stopped = train(
+        config, "snapshot_run", cosine, *inputs, snapshot_dir
     )
+    if stopped:
+        run.stop(f"snapshot run: {stopped}", dataclasses.asdict(config))
 
     # Model + Train 2: the single-model baseline, step decay at 50% / 75%.
     step_decay = recipekit.optimizers.StepDecay.at_fractions(
         config.learning_rate, config.epochs, steps
     )
     recipekit.report.phase("training 2/2: single model, step decay")
-    single, single_time, _ = train(config, "single", step_decay, *run)
+    single, single_time, _, stopped = train(config, "single", step_decay, *inputs)
+    if stopped:
+        run.stop(f"single model: {stopped}", dataclasses.asdict(config))
 
     # Evaluate: each snapshot, the ensemble (one model, one pass), the baseline.
     recipekit.report.phase("evaluating each snapshot, the ensemble, the baseline")
@@ -215,8 +248,7 @@ def main(config: Config) -> dict:
         "backend": keras.backend.backend(),
         "device": recipekit.distribute.describe(),
     }
-    with open(os.path.join(config.out, "metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=2)
+    metrics = run.finish(metrics)
     rows = {f"snapshot {i + 1}": {"accuracy": a} for i, a in enumerate(each)}
     rows[f"ensemble of {len(each)}"] = {"accuracy": ensemble_accuracy}
     rows["single, step decay"] = {
@@ -233,4 +265,4 @@ def main(config: Config) -> dict:
 
 
 if __name__ == "__main__":
-    main(CONFIG)
+    recipekit.run.command(main, CONFIG)

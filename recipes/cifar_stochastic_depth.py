@@ -17,7 +17,6 @@ flow. Measured results: benchmarks/RESULTS.md.
 
 import argparse
 import dataclasses
-import json
 import os
 import time
 
@@ -37,6 +36,11 @@ class Config:
     weight_decay: float = 1e-4  # L2 coefficient (gradient gains wd * w)
     seed: int = 0  # same seed for both runs
     out: str = "runs/cifar_stochastic_depth"  # metrics.json and one folder per run
+    force_resume: bool = False  # resume backups made with other settings
+
+
+# Settings a resumed run may change: where it writes, the resume itself.
+FREE = ("out", "force_resume")
 
 
 def parse_args(argv=None) -> Config:
@@ -52,7 +56,15 @@ def parse_args(argv=None) -> Config:
         "--quick", action="store_true", help="ResNet-20, 4 epochs, bundled sample"
     )
     parser.add_argument(
-        "--verbose", action="store_true", help="keep TensorFlow's start-up log lines"
+        "--force-resume",
+        action="store_true",
+        default=None,
+        help="resume the backups in --out although their settings differ",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="keep TensorFlow's start-up log lines; tracebacks on errors",
     )
     args = parser.parse_args(argv)
     if args.verbose:
@@ -133,7 +145,8 @@ def train_one(config, rate, train, test, mean, std, num_classes):
         recipekit.callbacks.TrainingCurves(
             os.path.join(out, "curves.png"), csv_path=os.path.join(out, "log.csv")
         ),
-        keras.callbacks.BackupAndRestore(backup_dir),
+        # Whole backups; stops at the first non-finite loss, keeping the last.
+        recipekit.callbacks.BackupAndRestore(backup_dir),
     ]
     start = time.perf_counter()
     history = model.fit(
@@ -146,6 +159,8 @@ def train_one(config, rate, train, test, mean, std, num_classes):
         shuffle=False,  # epoch_indices shuffles, by epoch.
     )
     wall = time.perf_counter() - start
+    if callbacks[-1].stopped:
+        return {"final_rate": rate, "stopped": callbacks[-1].stopped}
     _, accuracy = net.evaluate(x_test, y_test, batch_size=512, verbose=0)
     net.save(os.path.join(out, "model.keras"))
     return {
@@ -157,6 +172,22 @@ def train_one(config, rate, train, test, mean, std, num_classes):
 
 
 def main(config: Config) -> dict:
+    """Both runs and the evaluation into `config.out` (each run resumes)."""
+    folder = recipekit.run.RunFolder(
+        config.out,
+        "cifar_stochastic_depth",
+        dataclasses.asdict(config),
+        free=FREE,
+        force_resume=config.force_resume,
+    )
+    with folder as run:
+        if run.finished:
+            print(f"{config.out} holds a finished run; nothing to do.")
+            return run.finished
+        return train_both(config, run)
+
+
+def train_both(config: Config, run) -> dict:
     recipekit.report.header(
         "cifar_stochastic_depth",
         data=config.data,
@@ -172,7 +203,6 @@ def main(config: Config) -> dict:
     mean, std = recipekit.data.channel_stats(x_train)
 
     # Model + Train, twice: without, then with stochastic depth.
-    os.makedirs(config.out, exist_ok=True)
     runs = {}
     for i, (name, rate) in enumerate((("without", 0.0), ("with", config.final_rate))):
         recipekit.report.phase(f"training {i + 1}/2: {name} stochastic depth")
@@ -180,6 +210,9 @@ def main(config: Config) -> dict:
             config, rate, (x_train, y_train), (x_test, y_test), mean, std,
             len(class_names),
         )  # fmt: skip
+        if "stopped" in runs[name]:
+            run.stop(f"{name} stochastic depth: {runs[name]['stopped']}",
+                     dataclasses.asdict(config))  # fmt: skip
 
     # Evaluate
     metrics = {
@@ -191,18 +224,17 @@ def main(config: Config) -> dict:
         "backend": keras.backend.backend(),
         "device": recipekit.distribute.describe(),
     }
-    with open(os.path.join(config.out, "metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=2)
+    metrics = run.finish(metrics)
     rows = {
         f"{name} stochastic depth": {
-            "test error %": run["test_error"],
+            "test error %": one["test_error"],
             "paper (ResNet-110, 500 epochs)": PAPER_ERROR[name],
         }
-        for name, run in runs.items()
+        for name, one in runs.items()
     }
     paths = [os.path.join(config.out, "metrics.json")]
-    for run in runs.values():
-        paths.append(os.path.join(config.out, f"rate_{run['final_rate']}"))
+    for one in runs.values():
+        paths.append(os.path.join(config.out, f"rate_{one['final_rate']}"))
     recipekit.report.summary(
         rows,
         corner=f"ResNet-{config.depth}",
@@ -213,4 +245,4 @@ def main(config: Config) -> dict:
 
 
 if __name__ == "__main__":
-    main(CONFIG)
+    recipekit.run.command(main, CONFIG)

@@ -15,7 +15,6 @@ momentum under step, exponential and cosine decay. Writes one PNG per surface,
 
 import argparse
 import dataclasses
-import json
 import os
 import time
 
@@ -51,7 +50,9 @@ def parse_args(argv=None) -> Config:
         "--quick", action="store_true", help="3 epochs on the bundled sample"
     )
     parser.add_argument(
-        "--verbose", action="store_true", help="keep TensorFlow's start-up log lines"
+        "--verbose",
+        action="store_true",
+        help="keep TensorFlow's start-up log lines; tracebacks on errors",
     )
     args = parser.parse_args(argv)
     if args.verbose:
@@ -213,6 +214,13 @@ def cifar_part(config):
 
 
 def main(config: Config) -> dict:
+    """One run into `config.out`: claimed and locked (nothing to resume, so a
+    rerun trains again, overwriting only its own files)."""
+    with recipekit.run.RunFolder(config.out, "optimizers_tour", {}) as run:
+        return run_all(config, run)
+
+
+def run_all(config: Config, run) -> dict:
     recipekit.report.header(
         "optimizers_tour",
         data=config.data,
@@ -220,7 +228,6 @@ def main(config: Config) -> dict:
         epochs=f"{config.epochs} per optimizer",
         out=config.out,
     )
-    os.makedirs(config.out, exist_ok=True)
     recipekit.report.phase(f"{len(tour.SURFACES)} test surfaces, every optimizer")
     start = time.perf_counter()
     results = {"surfaces": surfaces_part(config)}
@@ -229,8 +236,7 @@ def main(config: Config) -> dict:
     results.update(
         data=config.data, epochs=config.epochs, device=recipekit.distribute.describe()
     )
-    with open(os.path.join(config.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    recipekit.run.write_json(os.path.join(config.out, "results.json"), results)
     accuracy = results["cifar_test_accuracy"]
     rows = {label: {"test accuracy %": a} for label, a in accuracy.items()}
     names = ["results.json", "cifar_loss.png"]
@@ -245,4 +251,4 @@ def main(config: Config) -> dict:
 
 
 if __name__ == "__main__":
-    main(CONFIG)
+    recipekit.run.command(main, CONFIG)

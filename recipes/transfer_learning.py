@@ -23,7 +23,6 @@ accuracy in `metrics.json`.
 
 import argparse
 import dataclasses
-import json
 import os
 import time
 
@@ -69,7 +68,9 @@ def parse_args(argv=None) -> Config:
         "--quick", action="store_true", help="500 sample images, 32 px, random weights"
     )
     parser.add_argument(
-        "--verbose", action="store_true", help="keep TensorFlow's start-up log lines"
+        "--verbose",
+        action="store_true",
+        help="keep TensorFlow's start-up log lines; tracebacks on errors",
     )
     args = parser.parse_args(argv)
     if args.verbose:
@@ -123,6 +124,13 @@ def pick_scenario(config, num_images, num_classes):
 
 
 def main(config: Config) -> dict:
+    """One run into `config.out`: claimed and locked (nothing to resume, so a
+    rerun trains again, overwriting only its own files)."""
+    with recipekit.run.RunFolder(config.out, "transfer_learning", {}) as run:
+        return run_all(config, run)
+
+
+def run_all(config: Config, run) -> dict:
     keras.utils.set_random_seed(config.seed)
     size = (config.image_size, config.image_size)
     strategy = recipekit.distribute.strategy()
@@ -217,11 +225,11 @@ def main(config: Config) -> dict:
     metrics["train_images"] = num_images
     metrics["backend"] = keras.backend.backend()
     metrics["wall_time_s"] = round(wall, 1)
-    os.makedirs(config.out, exist_ok=True)
     paths = [os.path.join(config.out, n) for n in ("model.keras", "metrics.json")]
+    if not recipekit.callbacks.all_finite(model.weights):
+        run.stop("non-finite weights after training", dataclasses.asdict(config))
     model.save(paths[0])
-    with open(paths[1], "w") as f:
-        json.dump(metrics, f, indent=2)
+    run.finish(metrics)
     rows = {f"after {phase}": {"none": a} for phase, a in metrics["phases"].items()}
     rows[list(rows)[-1]] = tta  # the final model, with TTA
     recipekit.report.summary(rows, wall_s=wall, paths=paths)
@@ -229,4 +237,4 @@ def main(config: Config) -> dict:
 
 
 if __name__ == "__main__":
-    main(CONFIG)
+    recipekit.run.command(main, CONFIG)

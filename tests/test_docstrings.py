@@ -41,6 +41,7 @@ RUNNABLE = [
     evaluate.TTAViews,
     evaluate.ViewAverage,
     callbacks.backup_epoch,
+    callbacks.BackupAndRestore,
     callbacks.SnapshotEnsemble.schedule,
     callbacks.StepDecay.at_fractions,
     data.load_arrays,
@@ -50,6 +51,7 @@ RUNNABLE = [
     models.sublayers,
     models.patch_whitening_kernel,
     report.header,
+    recipekit.run.RunFolder,
     report.phase,
     report.table,
     report.summary,
@@ -64,7 +66,8 @@ def test_docstring_example_runs(obj):
     globs.update({name: getattr(report, name) for name in report.__all__})
     globs.update(DeviceImages=augment.DeviceImages, translate=augment.translate,
                  epoch_indices=augment.epoch_indices, sublayers=models.sublayers,
-                 SnapshotEnsemble=callbacks.SnapshotEnsemble)  # fmt: skip
+                 SnapshotEnsemble=callbacks.SnapshotEnsemble,
+                 RunFolder=recipekit.run.RunFolder)  # fmt: skip
     finder = doctest.DocTestFinder(recurse=False)
     tests = [t for t in finder.find(obj, globs=globs) if t.examples]
     assert tests, f"{obj.__qualname__} has no >>> example"

@@ -1,17 +1,23 @@
 """Keras callbacks for what must watch a run from outside: curves, snapshots, rates."""
 
 from recipekit.callbacks._curves import TrainingCurves
-from recipekit.callbacks._keras_backup import backup_epoch
+from recipekit.callbacks._keras_backup import (
+    BackupAndRestore,
+    all_finite,
+    backup_epoch,
+)
 from recipekit.callbacks._snapshot import SnapshotEnsemble
 from recipekit.callbacks._step_decay import StepDecay
 from recipekit.callbacks._swap_averages import SwapAverages
 from recipekit.callbacks._validate import Validate
 
 __all__ = [
+    "BackupAndRestore",
     "SnapshotEnsemble",
     "StepDecay",
     "SwapAverages",
     "TrainingCurves",
     "Validate",
+    "all_finite",
     "backup_epoch",
 ]

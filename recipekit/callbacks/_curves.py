@@ -7,6 +7,7 @@ import os
 import keras
 import numpy as np
 
+from recipekit._shared import write_json
 from recipekit.callbacks._atomic import atomic_path
 
 
@@ -72,7 +73,11 @@ class TrainingCurves(keras.callbacks.Callback):
         if epoch > 0 and os.path.exists(self.history_path):
             try:
                 with open(self.history_path) as f:
-                    history = json.load(f)
+                    history = json.load(f)  # null: a non-finite value
+                history = {
+                    key: [np.nan if v is None else v for v in values]
+                    for key, values in history.items()
+                }
             except (OSError, ValueError) as error:
                 raise ValueError(
                     f"The training history {self.history_path!r} is unreadable "
@@ -89,9 +94,7 @@ class TrainingCurves(keras.callbacks.Callback):
         for key, value in logs.items():
             if np.ndim(value) == 0:
                 self.history.setdefault(key, []).append(float(value))
-        with atomic_path(self.history_path) as tmp:
-            with open(tmp, "w") as f:
-                json.dump(self.history, f)
+        write_json(self.history_path, self.history, indent=None)  # NaN as null
         if self.csv_path:
             self._write_csv()
         self.draw()

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from recipekit.callbacks._atomic import atomic_path
+from recipekit.callbacks._keras_backup import all_finite
 
 
 class SnapshotEnsemble(keras.callbacks.Callback):
@@ -25,8 +26,10 @@ class SnapshotEnsemble(keras.callbacks.Callback):
     Snapshots are kept in memory (`directory=None`) or written to
     `directory/snapshot_<i>.weights.h5` (atomically); `.snapshots` lists them,
     and `recipekit.models.ensemble_model(model, snapshots)` builds the averaged
-    model. Written snapshots survive a killed run resumed by Keras's
-    `BackupAndRestore`; in-memory ones do not (the resumed run says so).
+    model. A cycle that ends with non-finite weights gives no snapshot: training
+    stops there, and `stopped` says so (None while training is sound). Written
+    snapshots survive a killed run resumed by Keras's `BackupAndRestore`;
+    in-memory ones do not (the resumed run says so).
 
     Args:
         num_snapshots: number of cycles and snapshots M (>= 1).
@@ -69,6 +72,7 @@ class SnapshotEnsemble(keras.callbacks.Callback):
         self.directory = directory
         self._snapshots = []
         self._first_epoch = True
+        self.stopped = None
 
     @staticmethod
     def schedule(lr_max, epochs, steps_per_epoch, num_snapshots):
@@ -82,8 +86,10 @@ class SnapshotEnsemble(keras.callbacks.Callback):
         [0.2, 0.1, 0.2]
         """
         _check_count(num_snapshots)
-        if not lr_max > 0:
-            raise ValueError(f"Argument `lr_max` must be > 0. Received: {lr_max!r}")
+        if not 0 < lr_max < float("inf"):  # NaN fails too
+            raise ValueError(
+                f"Argument `lr_max` must be a finite number > 0. Received: {lr_max!r}"
+            )
         if epochs % num_snapshots:
             raise ValueError(
                 f"epochs={epochs} is not a multiple of num_snapshots="
@@ -112,6 +118,7 @@ class SnapshotEnsemble(keras.callbacks.Callback):
             )
         self.cycle_epochs = epochs // self.num_snapshots
         self._first_epoch = True
+        self.stopped = None
 
     def on_epoch_begin(self, epoch, logs=None):
         if not self._first_epoch:
@@ -141,7 +148,11 @@ class SnapshotEnsemble(keras.callbacks.Callback):
         if (epoch + 1) % self.cycle_epochs == 0:
             index = len(self._snapshots)
             target = self._target if self._target is not None else self.model
-            if self.directory is None:
+            if not all_finite(target.weights):
+                # Never a NaN member: no snapshot, and training stops here.
+                self.stopped = f"non-finite weights at the end of cycle {index + 1}"
+                self.model.stop_training = True
+            elif self.directory is None:
                 self._snapshots.append([np.array(w) for w in target.get_weights()])
             else:
                 path = self._path(index)

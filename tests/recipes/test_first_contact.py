@@ -86,7 +86,7 @@ def test_a_recipe_prints_its_header_first_and_a_summary_last(tiny_npz, tmp_path)
     assert written == [
         str(out / n)
         for n in ("metrics.json", "model.keras", "model_ema.keras", "curves.png",
-                  "log.csv")
+                  "curves.json", "log.csv")
     ]  # fmt: skip
 
 

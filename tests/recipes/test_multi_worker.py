@@ -89,7 +89,13 @@ def test_two_workers_train_as_one_process_with_the_same_global_batch(runs):
     (a BatchNorm variance of 2.53) and 3e-6."""
     one, two, outputs = runs
     for a, b in zip(weights(one), weights(two), strict=True):
-        np.testing.assert_allclose(b, a, rtol=0, atol=5e-3)
+        # Two workers sum gradients in another order than one process: a
+        # float32 rounding difference per step that 24 steps of training grow.
+        # Measured: 1.6e-3 absolute at most on weights near 1, and 7.3e-3 on a
+        # BatchNorm variance of 14.6 (5e-4 relative, on a loaded machine). So
+        # the bound is relative, with 4x headroom, plus a floor for values
+        # near 0.
+        np.testing.assert_allclose(b, a, rtol=2e-3, atol=5e-3)
     losses = [np.genfromtxt(os.path.join(out, "log.csv"), delimiter=",",
                             names=True)["loss"] for out in (one, two)]  # fmt: skip
     np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4)
@@ -97,7 +103,7 @@ def test_two_workers_train_as_one_process_with_the_same_global_batch(runs):
         metrics = json.load(f)
     with open(os.path.join(one, "metrics.json")) as f:
         single = json.load(f)
-    assert metrics["test_loss"] == pytest.approx(single["test_loss"], abs=1e-3)
+    assert metrics["test_loss"] == pytest.approx(single["test_loss"], rel=1e-3)
     engine = {"tensorflow": "MultiWorkerMirroredStrategy", "jax": "Keras jax backend"}
     assert f"{engine[BACKEND]} with 2 replica(s) on 2 workers" in metrics["device"]
     # The run says so, on each worker; only the chief wrote files.

@@ -1,0 +1,16 @@
+"""What every recipe does around its science: the output folder and its lock,
+finished-run detection, the resume epoch, the atomic metrics write, and clean
+command-line errors.
+
+    with recipekit.run.RunFolder(config.out, "my_recipe", settings) as run:
+        if run.finished:
+            return run.finished
+        ...  # train with recipekit.callbacks.BackupAndRestore(run.backup_dir)
+        return run.finish(metrics)
+"""
+
+from recipekit._shared import strict_json, write_json
+from recipekit.run._cli import command
+from recipekit.run._folder import RunFolder, RunFolderError
+
+__all__ = ["RunFolder", "RunFolderError", "command", "strict_json", "write_json"]

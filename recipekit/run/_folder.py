@@ -1,0 +1,239 @@
+"""A run's output folder: claimed, locked, checked against its flags, finished."""
+
+import datetime
+import fcntl
+import json
+import os
+import shutil
+import socket
+
+from recipekit._shared import strict_json, write_json
+from recipekit.callbacks._keras_backup import backup_epoch, recover
+
+MARK = ".recipekit-run.json"  # this folder holds a recipekit run: whose, with what
+LOCK = ".recipekit-lock"  # held (flock) while a run writes here
+METRICS = "metrics.json"
+BACKUP = "backup"
+_OURS = {MARK, LOCK, "workers"}  # `workers/`: other processes of the same run
+
+
+class RunFolderError(RuntimeError):
+    """A run refused to start, or stopped, without losing anything; the
+    message says why and what to do."""
+
+
+def _plain(value):
+    """A config value as JSON gives it back (tuples as lists)."""
+    return json.loads(json.dumps(strict_json(value)))
+
+
+class RunFolder:
+    """The output folder of one recipe run, used as a context manager.
+
+    On entry it:
+    - creates the folder and takes its lock (`.recipekit-lock`, an OS lock
+      that dies with the process, so a killed run's lock is free at once); a
+      second run on the same folder is refused, naming the holder;
+    - refuses a folder that holds files no recipekit run wrote (so a run never
+      overwrites or removes a user's `model.keras` or `backup/`), and marks a
+      new one as this run's (`.recipekit-run.json`: recipe and settings);
+    - refuses to resume a run whose settings differ from the ones given now,
+      naming each flag, unless `force_resume`.
+
+    Then `finished` holds the metrics of a run that is already done (nothing
+    to train), `resume_epoch` the epoch the backup resumes at, `finish`
+    writes `metrics.json` and removes the backup (the run's own, only), and
+    `stop` records a run that stopped early (non-finite loss), keeping its
+    backup.
+
+    Args:
+        path: the folder (`--out`).
+        recipe: the recipe's name, kept in the mark.
+        config: the run's settings (a dict of JSON values).
+        free: settings that may change between a run and its resume (the
+            folder itself, say, or where to stop).
+        force_resume: resume even when settings differ.
+        check: False on a worker that mirrors the chief's run (the chief
+            checks).
+
+    Example:
+
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> with RunFolder(out, "demo", {"seed": 0, "epochs": 2}) as run:
+    ...     run.finished, run.resume_epoch
+    (None, 0)
+    >>> with RunFolder(out, "demo", {"seed": 1, "epochs": 2}):  # doctest: +ELLIPSIS
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    recipekit.run._folder.RunFolderError: ... holds a run of demo with other
+    settings: --seed 1 here, 0 there. ...
+    """
+
+    def __init__(self, path, recipe, config, *, free=("out",), force_resume=False,
+                 check=True):  # fmt: skip
+        if not isinstance(path, str) or not path:
+            raise ValueError(
+                f"Argument `path` must be a folder path. Received: {path!r}"
+            )
+        self.path = path
+        self.recipe = recipe
+        self.config = {k: _plain(v) for k, v in config.items() if k not in free}
+        self.force_resume = force_resume
+        self.check = check
+        self.backup_dir = os.path.join(path, BACKUP)
+        self.metrics_path = os.path.join(path, METRICS)
+        self.finished = None
+        self.resume_epoch = 0
+        self._lock = None
+
+    def __enter__(self):
+        if os.path.exists(self.path) and not os.path.isdir(self.path):
+            raise RunFolderError(f"{self.path!r} is a file; pass a folder as --out.")
+        os.makedirs(self.path, exist_ok=True)
+        self._take_lock()
+        try:
+            if self.check:
+                self._claim()
+            self.finished = self._finished()
+            if self.finished is None:
+                recover(self.backup_dir)  # a write cut by a kill: finish or drop
+                self.resume_epoch = backup_epoch(self.backup_dir)
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self._release()
+        return False
+
+    @property
+    def resuming(self):
+        """A line for the run's header, or None for a fresh start."""
+        if self.resume_epoch:
+            return f"resuming from {self.backup_dir} at epoch {self.resume_epoch}"
+        return None
+
+    def _take_lock(self):
+        path = os.path.join(self.path, LOCK)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
+            os.close(fd)
+            try:
+                who = json.loads(holder)
+                who = (f"pid {who['pid']} on {who['host']}, started "
+                       f"{who['started']}")  # fmt: skip
+            except (ValueError, KeyError, TypeError):
+                who = "another process"
+            raise RunFolderError(
+                f"{self.path!r} is in use by another run ({who}). Wait for it to "
+                "end, or pass another --out."
+            ) from None
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": datetime.datetime.now().isoformat(timespec="seconds"),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        self._lock = fd
+
+    def _release(self):
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            os.close(self._lock)
+            self._lock = None
+
+    def _claim(self):
+        mark = os.path.join(self.path, MARK)
+        if not os.path.exists(mark):
+            strangers = sorted(set(os.listdir(self.path)) - _OURS)
+            if strangers:
+                shown = ", ".join(strangers[:4]) + (", ..." * (len(strangers) > 4))
+                raise RunFolderError(
+                    f"{self.path!r} already holds files that no recipekit run wrote "
+                    f"({shown}); a run there could overwrite or delete them. Pass an "
+                    "empty or new folder as --out."
+                )
+            self._write_mark()
+            return
+        try:
+            with open(mark) as f:
+                theirs = json.load(f)
+            their_recipe, their_config = theirs["recipe"], theirs["config"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise RunFolderError(
+                f"{mark!r} is unreadable ({error}); pass another --out."
+            ) from error
+        if their_recipe != self.recipe:
+            raise RunFolderError(
+                f"{self.path!r} holds a run of {their_recipe}, not {self.recipe}; "
+                "pass another --out."
+            )
+        changed = [
+            f"--{key.replace('_', '-')} {_show(self.config.get(key))} here, "
+            f"{_show(their_config.get(key))} there"
+            for key in sorted(set(self.config) | set(their_config))
+            if self.config.get(key) != their_config.get(key)
+        ]
+        if not changed:
+            return
+        summary = "; ".join(changed)
+        done = os.path.exists(self.metrics_path) and not os.path.isdir(self.backup_dir)
+        if done:
+            raise RunFolderError(
+                f"{self.path!r} holds a finished run of {self.recipe} with other "
+                f"settings: {summary}. Pass another --out."
+            )
+        if not self.force_resume:
+            raise RunFolderError(
+                f"{self.path!r} holds a run of {self.recipe} with other settings: "
+                f"{summary}. Pass the same flags to resume it, --force-resume to "
+                "continue it with these, or another --out."
+            )
+        self._write_mark()
+
+    def _write_mark(self):
+        write_json(
+            os.path.join(self.path, MARK),
+            {"recipe": self.recipe, "config": self.config,
+             "written": datetime.datetime.now().isoformat(timespec="seconds")},
+        )  # fmt: skip
+
+    def _finished(self):
+        if os.path.isdir(self.backup_dir) or not os.path.exists(self.metrics_path):
+            return None
+        with open(self.metrics_path) as f:
+            metrics = json.load(f)
+        if metrics.get("status", "finished") != "finished":
+            return None
+        return metrics
+
+    def finish(self, metrics):
+        """Writes `metrics.json` (status "finished"), then removes the backup."""
+        metrics = {"status": "finished", **metrics}
+        write_json(self.metrics_path, metrics)
+        if os.path.isdir(self.backup_dir):
+            shutil.rmtree(self.backup_dir)  # ours: the mark was checked on entry
+        return metrics
+
+    def stop(self, reason, config):
+        """Records a run that stopped early; keeps its backup; raises."""
+        write_json(self.metrics_path, {"status": "stopped", "reason": reason,
+                                       "config": config})  # fmt: skip
+        raise RunFolderError(
+            f"Training stopped: {reason}. Nothing was saved from the bad steps "
+            f"({self.metrics_path} says so). Lower the learning rate, or check "
+            "the data, and pass another --out."
+        )
+
+
+def _show(value):
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
