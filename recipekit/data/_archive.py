@@ -9,12 +9,17 @@ an archive contains can be written to (or read from) outside the archive.
 import contextlib
 import os
 import posixpath
+import stat
 import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
+# The largest image file recipekit reads: a 100-megapixel PNG is about 300 MB.
+# A bigger member or file is an archive bomb or not an image; it is refused by
+# the size it declares, before a byte of it is read.
+MAX_FILE_BYTES = int(os.environ.get("RECIPEKIT_MAX_FILE_BYTES", 512 * 2**20))
 
 
 def is_archive(path: str) -> bool:
@@ -98,16 +103,26 @@ class ArchiveReader:
         with _named_errors(path):
             if self._zip:
                 self._handle = zipfile.ZipFile(path)
-                self._files = _zip_members(path, self._handle)
+                self._files, self._folders = _zip_members(path, self._handle)
             else:
                 self._handle = tarfile.open(path)
-                self._files = _tar_members(path, self._handle.getmembers())
+                self._files, self._folders = _tar_members(
+                    path, self._handle.getmembers()
+                )
                 self._files.sort(key=lambda item: item[1].offset_data)
+        for name, member in self._files:
+            size = member.file_size if self._zip else member.size
+            _check_size(f"{path}:{name}", size, "member")
 
     @property
     def names(self) -> list[str]:
         """The normalised relative names of the archive's regular files."""
         return [name for name, _ in self._files]
+
+    @property
+    def folders(self) -> list[str]:
+        """The archive's folders, empty ones included."""
+        return list(self._folders)
 
     def read(self, wanted_names=None) -> Iterator[tuple[str, bytes]]:
         """Yields `(name, data)` for the files in `wanted_names` (default all)."""
@@ -128,9 +143,19 @@ class ArchiveReader:
         self._handle.close()
 
 
+def _check_size(shown, size, what):
+    if size > MAX_FILE_BYTES:
+        raise UnsafeArchiveError(
+            f"The {what} {shown!r} is {size / 2**20:.0f} MB, more than any image "
+            f"recipekit reads ({MAX_FILE_BYTES / 2**20:.0f} MB, "
+            "RECIPEKIT_MAX_FILE_BYTES): an archive bomb or not an image. Remove it."
+        )
+
+
 def _tar_members(path, members):
     names = {_check_member_name(path, m.name): m for m in members}
     files = []
+    folders = [name for name, member in names.items() if member.isdir()]
     for name, member in names.items():
         if member.issym() or member.islnk():
             resolved = _check_link(path, name, member.linkname, member.islnk())
@@ -149,11 +174,11 @@ def _tar_members(path, members):
                 "a file, a folder nor a link (a device or FIFO); recipekit refuses "
                 "such archives."
             )
-    return files
+    return files, folders
 
 
 def _zip_members(path, zf):
-    files = []
+    files, folders = [], []
     for info in zf.infolist():
         name = _check_member_name(path, info.filename)
         mode = (info.external_attr >> 16) & 0o170000
@@ -163,31 +188,72 @@ def _zip_members(path, zf):
                 f"Archive {path!r} contains the symbolic link {name!r}; recipekit "
                 "does not follow links inside zip files. Store the file itself."
             )
-        if not info.is_dir():
+        if info.is_dir():
+            folders.append(name)
+        else:
             files.append((name, info))
-    return files
+    return files, folders
 
 
 def iter_folder(root: str) -> Iterator[tuple[str, str]]:
     """Yields `(relative_name, absolute_path)` for every file under `root`, sorted.
 
-    Linked folders are followed; a link back into a folder already on the way
-    (a loop) is an error naming it, not an endless walk.
+    Only regular files are read: a FIFO, a device or a socket is an error
+    naming it (reading one would hang or never end), and so is a link, to a
+    file or a folder, that leads outside `root` (`zero.png -> /dev/zero`, a
+    class folder linked to `/`). Links inside `root` are followed, and a link
+    back into a folder on the way (a loop) is an error naming it.
     """
+    files, _ = list_folder(root)
+    yield from files
+
+
+def list_folder(root: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """`(files, folders)` under `root`: `iter_folder`'s files and the relative
+    names of every folder (empty ones included), both sorted."""
+    top = os.path.realpath(root)
+    files, folders = [], []
 
     def refuse(error):
         raise error
 
+    def inside(path):
+        real = os.path.realpath(path)
+        return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=refuse):
         real = os.path.realpath(dirpath)
-        parent = os.path.realpath(os.path.dirname(dirpath))
-        if dirpath != root and (parent + os.sep).startswith(real + os.sep):
+        if not inside(dirpath):
             raise ValueError(
-                f"The folder {root!r} loops: {dirpath!r} is a link back to "
-                f"{real!r}, which contains it. Remove the link, or point it "
-                "outside the folder."
+                f"The folder {root!r} holds {dirpath!r}, a link to {real!r} outside "
+                "it. recipekit reads only what is inside the folder; copy the "
+                "files in, or remove the link."
             )
+        if dirpath != root:
+            parent = os.path.realpath(os.path.dirname(dirpath))
+            if os.path.commonpath([parent, real]) == real:
+                raise ValueError(
+                    f"The folder {root!r} loops: {dirpath!r} is a link back to "
+                    f"{real!r}, which contains it. Remove the link, or point it "
+                    "outside the folder."
+                )
+            folders.append(os.path.relpath(dirpath, root).replace(os.sep, "/"))
         dirnames.sort()
         for filename in sorted(filenames):
             full = os.path.join(dirpath, filename)
-            yield os.path.relpath(full, root).replace(os.sep, "/"), full
+            rel = os.path.relpath(full, root).replace(os.sep, "/")
+            if not inside(full):
+                raise ValueError(
+                    f"{full!r} is a link to {os.path.realpath(full)!r}, outside "
+                    f"{root!r}. recipekit reads only files inside the folder; copy "
+                    "the file in, or remove the link."
+                )
+            mode = os.stat(full).st_mode
+            if not stat.S_ISREG(mode):
+                raise ValueError(
+                    f"{full!r} is not a regular file (a FIFO, device or socket); "
+                    "reading it could hang or never end. Remove it from the folder."
+                )
+            _check_size(full, os.stat(full).st_size, "file")
+            files.append((rel, full))
+    return files, sorted(folders)

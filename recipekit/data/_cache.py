@@ -1,8 +1,10 @@
 """A disk cache of decoded images, so a folder or archive is decoded only once.
 
 Entries live in `cache_dir` (default: `$RECIPEKIT_CACHE`, else
-`~/.cache/recipekit`) as uncompressed `.npz` files keyed by the source's path, size
-and modification times and the loading options. A changed source gets a new key.
+`~/.cache/recipekit`) as uncompressed `.npz` files keyed by the source's content
+and the loading options: an archive's bytes (hashed whole), or a folder's file
+names, sizes and the bytes at the start and end of each file. Modification times
+are not trusted (`cp -p`, `rsync -t` and `curl -R` keep them across a change).
 """
 
 import hashlib
@@ -16,7 +18,8 @@ import numpy as np
 
 from recipekit.data import _archive
 
-_FORMAT = 1
+_FORMAT = 2
+_SAMPLE = 4096  # bytes hashed at each end of a folder's file
 
 
 def default_cache_dir() -> str:
@@ -31,12 +34,23 @@ def fingerprint(source: str, **options) -> str:
     path = os.path.realpath(source)
     digest.update(json.dumps([_FORMAT, path, sorted(options.items())]).encode())
     if os.path.isdir(path):
-        for rel, full in _archive.iter_folder(path):
-            stat = os.stat(full)
-            digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        files, folders = _archive.list_folder(path)
+        for rel in folders:
+            digest.update(os.fsencode(rel) + b"/\n")
+        for rel, full in files:
+            size = os.stat(full).st_size
+            digest.update(os.fsencode(rel) + f"\0{size}\0".encode())
+            with open(full, "rb") as f:
+                digest.update(f.read(_SAMPLE))
+                if size > 2 * _SAMPLE:
+                    f.seek(-_SAMPLE, os.SEEK_END)
+                    digest.update(f.read(_SAMPLE))
+                elif size > _SAMPLE:
+                    digest.update(f.read())
     else:
-        stat = os.stat(path)
-        digest.update(f"{stat.st_size}\0{stat.st_mtime_ns}".encode())
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(2**20), b""):
+                digest.update(block)
     name = os.path.basename(path.rstrip(os.sep)).replace(".", "_")
     return f"{name}-{digest.hexdigest()[:20]}"
 

@@ -33,7 +33,7 @@ def _is_hidden(name: str) -> bool:
 class Layout:
     """Which image belongs to which split and class."""
 
-    def __init__(self, source: str, names: Iterable[str]):
+    def __init__(self, source: str, names: Iterable[str], folders: Iterable[str] = ()):
         names = [n for n in names if not _is_hidden(n)]
         images = [n for n in names if _is_image(n)]
         self.ignored = [n for n in names if not _is_image(n)]
@@ -70,10 +70,20 @@ class Layout:
                     f"not split names ({', '.join(sorted(SPLIT_NAMES))}). Use "
                     "<class>/<image> or <split>/<class>/<image>."
                 )
-            self.class_names = sorted({p[1] for p in parts})
+            classes = {p[1] for p in parts}
         else:
             self.splits = []
-            self.class_names = sorted({p[0] for p in parts})
+            classes = {p[0] for p in parts}
+        # Class folders without images count too: every split then labels a
+        # class by the same index, even where one split lacks a class.
+        depth = 2 if self.has_splits else 1
+        for folder in folders:
+            if _is_hidden(folder) or not folder.startswith(self.prefix):
+                continue
+            rest = folder[len(self.prefix) :].strip("/").split("/")
+            if len(rest) == depth and (depth == 1 or rest[0] in self.splits):
+                classes.add(rest[-1])
+        self.class_names = sorted(classes)
         self.entries = [
             ("/".join(p[:-2]) or None, p[-2], n)
             for p, n in zip(parts, images, strict=True)
@@ -100,6 +110,18 @@ class Layout:
             )
         index = {name: i for i, name in enumerate(self.class_names)}
         chosen = [(n, index[c]) for s, c, n in self.entries if s == split]
+        present = {label for _, label in chosen}
+        empty = [c for i, c in enumerate(self.class_names) if i not in present]
+        if empty and len(empty) < len(self.class_names):
+            where = (
+                f"split {split!r} of {self.source!r}" if split else repr(self.source)
+            )
+            warnings.warn(
+                f"{where} has no images of the class(es) {empty}; labels keep the "
+                f"one class list {self.class_names} (class {empty[0]!r} is label "
+                f"{index[empty[0]]}).",
+                stacklevel=5,
+            )
         return sorted(chosen, key=lambda item: (item[1], item[0]))
 
 
@@ -141,20 +163,21 @@ def read_images(
     """
     if _archive.is_archive(source):
         with _archive.ArchiveReader(source) as archive:
+            layout = Layout(source, archive.names, archive.folders)
             return _decode_split(
-                source, archive.names, archive.read, split, image_size, on_error
+                source, layout, archive.read, split, image_size, on_error
             )
-    names = [rel for rel, _ in _archive.iter_folder(source)]
+    files, folders = _archive.list_folder(source)
+    layout = Layout(source, [rel for rel, _ in files], folders)
 
     def read(wanted):
         return ((n, _read_file(os.path.join(source, n))) for n in wanted)
 
-    return _decode_split(source, names, read, split, image_size, on_error)
+    return _decode_split(source, layout, read, split, image_size, on_error)
 
 
-def _decode_split(source, names, read, split, image_size, on_error):
+def _decode_split(source, layout, read, split, image_size, on_error):
     """Decodes the images of `split`; `read(wanted)` yields `(name, bytes)`."""
-    layout = Layout(source, names)
     if layout.ignored:
         shown = ", ".join(repr(n) for n in layout.ignored[:5])
         more = f" and {len(layout.ignored) - 5} more" if len(layout.ignored) > 5 else ""

@@ -93,7 +93,9 @@ def load(
     if isinstance(source, str | os.PathLike) and _is_path_like(os.fspath(source)):
         path = os.fspath(source)
         if os.path.isdir(path) or (_archive.is_archive(path) and os.path.isfile(path)):
-            streamed, listing = _stream.should_stream(path, split, image_size, stream)
+            streamed, listing = _stream.should_stream(
+                path, split, image_size, stream, on_error
+            )
             if streamed:
                 return _stream.stream(
                     listing, image_size, on_error
@@ -227,7 +229,8 @@ def _load_files(path, split, image_size, on_error, cache_dir):
     cached = _cache.read(cache_dir, key)
     if cached is None:
         listing = _stream.Listing(path, split)
-        size, budget = listing.decoded_bytes(image_size), _stream.memory_budget()
+        size = listing.decoded_bytes(image_size, on_error)
+        budget = _stream.memory_budget()
         if size > budget:
             raise ValueError(
                 f"{path!r} ({len(listing.names)} images) decodes to {size} bytes, "

@@ -56,10 +56,11 @@ class Listing:
         self.is_zip = source.lower().endswith(".zip")
         if _archive.is_archive(source):
             with _archive.ArchiveReader(source) as archive:
-                names = archive.names
+                names, folders = archive.names, archive.folders
         else:
-            names = [rel for rel, _ in _archive.iter_folder(source)]
-        layout = _folder.Layout(source, names)
+            files, folders = _archive.list_folder(source)
+            names = [rel for rel, _ in files]
+        layout = _folder.Layout(source, names, folders)
         self.ignored = layout.ignored
         chosen = layout.select(split)
         if len(layout.class_names) < 2:
@@ -89,23 +90,42 @@ class Listing:
             handle = self._local.zip = zipfile.ZipFile(self.source)
         return handle.read(name)
 
-    def decoded_bytes(self, image_size):
-        """Bytes of all images decoded: exact with `image_size`, else from the first."""
+    def decoded_bytes(self, image_size, on_error="raise"):
+        """Bytes of all images decoded: exact with `image_size`, else from the
+        first readable image."""
         if image_size is None:
-            image_size = self.decode(self.names[0], None).shape[:2]
+            image_size = self.first_size(on_error)
         return len(self.names) * int(image_size[0]) * int(image_size[1]) * 3
 
+    def first_size(self, on_error="raise"):
+        """(height, width) of the first image that decodes; with
+        `on_error="raise"` an unreadable first image is an error naming it."""
+        for name in self.names:
+            try:
+                return self.decode(name, None).shape[:2]
+            except ValueError:
+                if on_error != "skip":
+                    raise
+        raise ValueError(f"No readable images in {self.source!r}.")
+
     def decode(self, name, image_size):
-        return _folder.decode(name, self.read(name), image_size)
+        """One image, decoded; an unreadable file is a ValueError naming it."""
+        try:
+            return _folder.decode(name, self.read(name), image_size)
+        except Exception as error:  # PIL raises many types for bad files.
+            raise ValueError(
+                f"Cannot decode the image {self.shown(name)!r}: {error}. Remove or "
+                "replace the file, or pass on_error='skip'."
+            ) from error
 
 
-def should_stream(source, split, image_size, stream):
+def should_stream(source, split, image_size, stream, on_error="raise"):
     """`(stream?, listing)`: the `stream` argument, or the size against the budget."""
     if stream is False:
         return False, None
     tar = _archive.is_archive(source) and not source.lower().endswith(".zip")
     listing = Listing(source, split)
-    too_big = listing.decoded_bytes(image_size) > memory_budget()
+    too_big = listing.decoded_bytes(image_size, on_error) > memory_budget()
     if tar and (stream or too_big):
         why = "you asked to stream" if stream else "decode to more than the budget"
         raise ValueError(
@@ -128,7 +148,7 @@ def stream(listing, image_size, on_error, seed=0):
             stacklevel=3,
         )
     if image_size is None:
-        image_size = listing.decode(listing.names[0], None).shape[:2]
+        image_size = listing.first_size(on_error)
     height, width = int(image_size[0]), int(image_size[1])
     order = np.random.default_rng(seed).permutation(len(listing.names))
     names = np.asarray(listing.names, dtype=object)[order]
@@ -136,17 +156,14 @@ def stream(listing, image_size, on_error, seed=0):
     skip = on_error == "skip"
 
     def decode(name):
-        name = name.decode("utf-8")
+        name = os.fsdecode(name)  # bytes as the file system gave them
         try:
             image = listing.decode(name, image_size)
-        except Exception as error:  # PIL raises many types for bad files.
+        except ValueError as error:  # names the file
             if not skip:
-                raise ValueError(
-                    f"Cannot decode the image {listing.shown(name)!r}: {error}. "
-                    "Remove or replace the file, or pass on_error='skip'."
-                ) from error
-            shown = listing.shown(name)
-            warnings.warn(f"Skipped unreadable image {shown!r}: {error}", stacklevel=2)
+                raise
+            shown, cause = listing.shown(name), error.__cause__ or error
+            warnings.warn(f"Skipped unreadable image {shown!r}: {cause}", stacklevel=2)
             return np.zeros((height, width, 3), np.uint8), False
         if image.shape != (height, width, 3):
             raise ValueError(
@@ -160,7 +177,8 @@ def stream(listing, image_size, on_error, seed=0):
         image, ok = tf.numpy_function(decode, [name], (tf.uint8, tf.bool))
         return tf.ensure_shape(image, (height, width, 3)), label, ok
 
-    dataset = tf.data.Dataset.from_tensor_slices((names.astype(str), labels))
+    names = np.asarray([os.fsencode(n) for n in names], dtype=object)
+    dataset = tf.data.Dataset.from_tensor_slices((names, labels))
     dataset = dataset.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if skip:
         dataset = dataset.filter(lambda image, label, ok: ok)

@@ -101,8 +101,16 @@ def test_decoded_once_then_cached(image_folder, monkeypatch):
     monkeypatch.setattr(_folder, "read_images", fail)
     second = recipekit.data.load_arrays(str(image_folder), "train")
     np.testing.assert_array_equal(first[0], second[0])
-    # A changed source is decoded again.
-    os.utime(image_folder / "train" / "cat" / "00.png", ns=(1, 1))
+    # A touched but unchanged source is not decoded again ...
+    path = image_folder / "train" / "cat" / "01.png"
+    os.utime(path, ns=(1, 1))
+    recipekit.data.load_arrays(str(image_folder), "train")
+    # ... a changed one is, even with its size and modification time kept
+    # (as cp -p, rsync -t and curl -R leave them).
+    other = (image_folder / "train" / "cat" / "02.png").read_bytes()
+    assert len(other) == len(path.read_bytes()) and other != path.read_bytes()
+    path.write_bytes(other)
+    os.utime(path, ns=(1, 1))
     with pytest.raises(AssertionError, match="decoded again"):
         recipekit.data.load_arrays(str(image_folder), "train")
 
