@@ -3,7 +3,7 @@
 import keras
 
 from recipekit.callbacks._lr_control import LearningRateController
-from recipekit.optimizers._schedules import decay_epochs
+from recipekit.optimizers._schedules import check_boundaries, decay_epochs
 
 
 class StepDecay(LearningRateController):
@@ -39,19 +39,12 @@ class StepDecay(LearningRateController):
 
     def __init__(self, boundaries, factor=0.1, warmup_epochs=0):
         super().__init__()
-        try:
-            boundaries = [int(b) for b in boundaries]
-        except (TypeError, ValueError):
-            raise ValueError(
-                "Argument `boundaries` must be a list of epoch indices. "
-                f"Received: boundaries={boundaries!r}"
-            ) from None
-        if any(b < 1 for b in boundaries) or boundaries != sorted(set(boundaries)):
-            raise ValueError(
-                "Argument `boundaries` must be strictly increasing epoch indices "
-                f">= 1. Received: boundaries={boundaries!r}"
-            )
-        if not 0 < factor <= 1:
+        boundaries = check_boundaries(boundaries, "epoch numbers")
+        if (
+            isinstance(factor, bool)
+            or not isinstance(factor, int | float)
+            or not (0 < factor <= 1)
+        ):
             raise ValueError(
                 f"Argument `factor` must be in (0, 1]. Received: factor={factor!r}"
             )

@@ -115,6 +115,14 @@ class Muon(keras.optimizers.Optimizer):
         name="muon",
         **kwargs,
     ):
+        if isinstance(learning_rate, bool) or (
+            isinstance(learning_rate, int | float | np.integer | np.floating)
+            and not 0 <= learning_rate < float("inf")  # NaN fails too
+        ):
+            raise ValueError(
+                "Argument `learning_rate` must be a finite number >= 0 or a "
+                f"LearningRateSchedule. Received: learning_rate={learning_rate!r}"
+            )
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         if (
             isinstance(momentum, bool)

@@ -4,6 +4,7 @@ import itertools
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -89,18 +90,7 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
             raise ValueError(
                 f"Argument `learning_rate` must be > 0. Received: {learning_rate!r}"
             )
-        try:
-            boundaries = [int(b) for b in boundaries]
-        except (TypeError, ValueError):
-            raise ValueError(
-                "Argument `boundaries` must be a list of steps. Received: "
-                f"boundaries={boundaries!r}"
-            ) from None
-        if any(b < 1 for b in boundaries) or boundaries != sorted(set(boundaries)):
-            raise ValueError(
-                "Argument `boundaries` must be strictly increasing steps >= 1. "
-                f"Received: boundaries={boundaries!r}"
-            )
+        boundaries = check_boundaries(boundaries, "steps")
         if not 0 < factor <= 1:
             raise ValueError(
                 f"Argument `factor` must be in (0, 1]. Received: factor={factor!r}"
@@ -221,3 +211,35 @@ def decay_epochs(epochs, fractions):
         )
     rounded = {round(f * epochs) for f in fractions}
     return sorted(b for b in rounded if 1 <= b < epochs)
+
+
+def check_boundaries(boundaries, unit):
+    """`boundaries` as strictly increasing whole numbers >= 1, or a ValueError.
+
+    Whole numbers only: `int(2.9)` would silently be 2, and the string "12"
+    iterates as [1, 2]. `unit` ("steps", "epoch numbers") is for the message.
+    """
+
+    def whole(b):
+        if isinstance(b, bool):
+            return False
+        if isinstance(b, int | np.integer):
+            return True
+        return isinstance(b, float | np.floating) and float(b).is_integer()
+
+    try:
+        values = None if isinstance(boundaries, str | bytes) else list(boundaries)
+    except TypeError:
+        values = None
+    if values is None or not all(whole(b) for b in values):
+        raise ValueError(
+            f"Argument `boundaries` must be a list of whole {unit}. Received: "
+            f"boundaries={boundaries!r}"
+        )
+    values = [int(b) for b in values]
+    if any(b < 1 for b in values) or values != sorted(set(values)):
+        raise ValueError(
+            f"Argument `boundaries` must be strictly increasing {unit} >= 1. "
+            f"Received: boundaries={boundaries!r}"
+        )
+    return values

@@ -122,7 +122,11 @@ def test_position_survives_backup_and_restore(tmp_path, backup_first):
     [
         ({"boundaries": [3, 2]}, "strictly increasing.*\\[3, 2\\]"),
         ({"boundaries": [0]}, ">= 1"),
-        ({"boundaries": "ab"}, "list of epoch indices"),
+        ({"boundaries": "ab"}, "list of whole epoch numbers"),
+        # Fractions were truncated ([2, 5]) and a string iterated ([1, 2]).
+        ({"boundaries": [2.9, 5.9]}, "whole epoch numbers.*2.9"),
+        ({"boundaries": "12"}, "whole epoch numbers.*'12'"),
+        ({"boundaries": [True, 3]}, "whole epoch numbers"),
         ({"boundaries": [2], "factor": 0.0}, "factor.*\\(0, 1\\]"),
         ({"boundaries": [2], "warmup_epochs": -1}, "warmup_epochs.*>= 0"),
     ],

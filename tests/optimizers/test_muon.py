@@ -176,6 +176,9 @@ def test_biases_and_norms_are_refused_with_the_way_out():
         ({"momentum": True}, "momentum"),
         ({"ns_steps": 0}, "ns_steps"),
         ({"ns_steps": 2.0}, "ns_steps"),
+        ({"learning_rate": -0.1}, "learning_rate.*-0.1"),
+        ({"learning_rate": float("nan")}, "learning_rate.*nan"),
+        ({"learning_rate": float("inf")}, "learning_rate.*inf"),
     ],
 )
 def test_argument_errors(kwargs, match):

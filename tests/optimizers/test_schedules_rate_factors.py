@@ -63,6 +63,8 @@ def test_step_decay_schedule_is_exact_with_steps_per_execution():
     [
         ({"boundaries": [0]}, "boundaries"),
         ({"boundaries": [5, 3]}, "boundaries"),
+        ({"boundaries": [2.5]}, "whole steps.*2.5"),
+        ({"boundaries": "12"}, "whole steps.*'12'"),
         ({"boundaries": [5], "factor": 0}, "factor"),
         ({"boundaries": [5], "warmup_steps": -1}, "warmup_steps"),
         ({"boundaries": [5], "learning_rate": 0}, "learning_rate"),
