@@ -289,10 +289,17 @@ def _check_arrays(where, x, y, class_names, image_size):
     x = np.asarray(x)
     y = np.asarray(y)
     if x.dtype != np.uint8:
+        if x.dtype == np.uint16:
+            how = "Scale 16-bit images, (x // 257).astype('uint8'); clipping at 255 "
+            how += "would saturate them."
+        elif np.issubdtype(x.dtype, np.floating):
+            how = "Floats in [0, 1]: np.round(x * 255).astype('uint8'); floats in "
+            how += "[0, 255]: np.round(x).astype('uint8')."
+        else:
+            how = "Integers already in 0-255: x.astype('uint8')."
         raise TypeError(
             f"Images from {where} must be uint8 (0-255). Received dtype {x.dtype}. "
-            "Convert with np.clip(x, 0, 255).astype('uint8') (multiply by 255 "
-            "first if they are floats in [0, 1])."
+            + how
         )
     if x.ndim == 3:
         x = x[..., None]

@@ -74,8 +74,22 @@ def pipeline(
             "Argument `augment` must be a callable batch transform. Received: "
             f"augment={augment!r}"
         )
+    if augment is not None and not training and epochs is None:
+        raise ValueError(
+            "Argument `augment` is applied to training batches only, and "
+            "training=False (the default) gives evaluation batches: unshuffled "
+            "and unaugmented. Pass training=True to train, or drop `augment`."
+        )
     if drop_remainder is None:
         drop_remainder = training
+    size = int(dataset.cardinality())
+    if drop_remainder and 0 <= size < batch_size:
+        raise ValueError(
+            f"The dataset has {size} elements, fewer than one batch of "
+            f"{batch_size}, and the last partial batch is dropped "
+            "(drop_remainder, the default with training=True): no batch would "
+            "be left. Pass a smaller batch size."
+        )
     if epochs is not None:
         return _all_epochs(
             dataset, batch_size, augment, seed, shuffle_buffer, epochs, start_epoch

@@ -70,6 +70,16 @@ def flip_translate_views(images, shift=1):
     """
     images = ops.convert_to_tensor(images)
     height, width = images.shape[1], images.shape[2]
+    if isinstance(shift, bool) or not isinstance(shift, int) or shift < 1:
+        raise ValueError(
+            f"Argument `shift` must be an integer >= 1. Received: shift={shift!r}"
+        )
+    if None not in (height, width) and shift >= min(height, width):
+        raise ValueError(
+            f"flip_translate shifts by {shift} pixel(s) with reflect padding, which "
+            f"needs images larger than {shift}x{shift}; these are {height}x{width}. "
+            "Use the 'flip' mode for images this small."
+        )
     padded = ops.pad(
         images, [[0, 0], [shift, shift], [shift, shift], [0, 0]], mode="reflect"
     )
@@ -118,6 +128,12 @@ def _check_views(mode, image_size, model_size, crop_size, pad, pad_mode):
         raise ValueError(
             f"Argument `pad_mode` must be one of {PAD_MODES}. Received: "
             f"pad_mode={pad_mode!r}"
+        )
+    if mode == "flip_translate" and None not in image_size and min(image_size) < 2:
+        raise ValueError(
+            "flip_translate shifts by 1 pixel with reflect padding, which needs "
+            f"images of at least 2x2; these are {image_size[0]}x{image_size[1]}. "
+            "Use the 'flip' mode for images this small."
         )
     if mode == "ten_crop":
         if pad and pad_mode == "reflect" and pad >= min(image_size):
