@@ -11,7 +11,9 @@ known ones: a real warning, Python's included, still reaches the user. It sets
 `TF_CPP_MIN_LOG_LEVEL=1`, so the C++ INFO lines printed later (XLA's
 compilation notices) are off too; C++ warnings and errors still print.
 
-Nothing is filtered when the user set `TF_CPP_MIN_LOG_LEVEL` themselves, when
+A user's own `TF_CPP_MIN_LOG_LEVEL` of 1 or more is kept, and the filter still
+runs (TensorFlow prints its start-up lines whatever the level). Nothing is
+filtered when the user set `TF_CPP_MIN_LOG_LEVEL=0`, when
 `RECIPEKIT_VERBOSE` is set to anything but "" or "0" (the recipes' `--verbose`),
 or when Keras or TensorFlow was imported before recipekit.
 """
@@ -73,9 +75,11 @@ def start_keras():
     """Imports Keras and lets its backend find its devices, filtering the noise."""
     if "keras" in sys.modules or "tensorflow" in sys.modules:
         return
-    if verbose() or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+    # A user who set TF_CPP_MIN_LOG_LEVEL to 1 or more wants quiet too (and
+    # keeps their level); one who set 0 wants every line.
+    if verbose() or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1").strip() == "0":
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     with _filtered_stderr():
         import keras  # noqa: F401  (the import is the point)
 

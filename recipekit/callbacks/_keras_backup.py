@@ -227,10 +227,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _stop(self, reason):
         kept = backup_epoch(self.backup_dir) if os.path.isdir(self.backup_dir) else 0
-        self.stopped = (
-            f"{reason}; training stopped, the backup keeps epoch {kept} "
-            f"({self.backup_dir})"
-        )
+        self.stopped = f"{reason}; the backup keeps epoch {kept} ({self.backup_dir})"
         self.model.stop_training = True
 
     def _write(self, epoch, batch):

@@ -105,3 +105,13 @@ def test_verbose_keeps_the_start_up_lines():
     assert quiet.stderr == ""
     if keras.backend.backend() == "tensorflow":  # TensorFlow is what is noisy
         assert "oneDNN" in loud.stderr or "cuda" in loud.stderr
+
+
+@pytest.mark.parametrize("level", ["1", "3"])
+def test_a_user_who_set_a_quiet_log_level_gets_no_start_up_lines(level):
+    env = dict(quiet_env(), TF_CPP_MIN_LOG_LEVEL=level)
+    code = "import os, recipekit; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, env=env, timeout=120)  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip() == level  # theirs, kept
+    assert done.stderr == ""
