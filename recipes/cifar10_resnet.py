@@ -201,7 +201,9 @@ def train(config: Config, run, chief) -> dict:
             color.append(
                 recipekit.augment.PCALighting(config.lighting, *pca, seed=config.seed)
             )
-        model = images.training_model(net, *color)
+        # Trained on logits: the same stable loss on every backend
+        # (recipekit.models.logits_model says why).
+        model = images.training_model(recipekit.models.logits_model(net), *color)
         schedule = recipekit.optimizers.StepDecay.at_fractions(
             config.learning_rate,
             config.epochs,
@@ -214,8 +216,9 @@ def train(config: Config, run, chief) -> dict:
         )
         if config.ema_decay:
             optimizer = recipekit.optimizers.EMA(optimizer, config.ema_decay)
+        logits = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        model.compile(optimizer, logits, metrics=["accuracy"], jit_compile=config.jit)
         loss = "sparse_categorical_crossentropy"
-        model.compile(optimizer, loss, metrics=["accuracy"], jit_compile=config.jit)
         # Evaluated on its own; "sgd" holds no state, so model.keras reloads
         # without an optimizer-mismatch warning (Keras's default RMSprop would).
         net.compile("sgd", loss, metrics=["accuracy"])

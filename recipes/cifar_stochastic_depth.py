@@ -127,14 +127,16 @@ def train_one(config, rate, train, test, mean, std, num_classes):
             len(x_train), x_train.shape[1:], images=x_train, flip="random",
             translate=4, seed=config.seed, name="training_set",
         )  # fmt: skip
-        model = images.training_model(net)
+        # Trained on logits: the same stable loss on every backend
+        # (recipekit.models.logits_model says why).
+        model = images.training_model(recipekit.models.logits_model(net))
         schedule = recipekit.optimizers.StepDecay.at_fractions(
             config.learning_rate, config.epochs, steps, (0.5, 0.75)
         )
         loss = "sparse_categorical_crossentropy"
         model.compile(
             keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True),
-            loss,
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=["accuracy"],
         )
         # Evaluated on its own; "sgd" holds no state, so model.keras reloads

@@ -140,7 +140,8 @@ def small_cnn(num_classes, mean, std):
         x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
         x = keras.layers.MaxPooling2D()(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
+    logits = keras.layers.Dense(num_classes)(x)
+    outputs = keras.layers.Activation("softmax", dtype="float32")(logits)
     return keras.Model(inputs, outputs)
 
 
@@ -182,9 +183,12 @@ def cifar_part(config):
             len(x_train), x_train.shape[1:], images=x_train, flip="random",
             translate=4, seed=config.seed,
         )  # fmt: skip
-        model = images.training_model(net)
+        # Trained on logits: the same stable loss on every backend
+        # (recipekit.models.logits_model says why).
+        model = images.training_model(recipekit.models.logits_model(net))
         loss = "sparse_categorical_crossentropy"
-        model.compile(optimizer=tour.OPTIMIZERS[name](lr), loss=loss)
+        logits_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        model.compile(optimizer=tour.OPTIMIZERS[name](lr), loss=logits_loss)
         net.compile("sgd", loss, metrics=["accuracy"])  # evaluated only
         history = model.fit(
             pairs,

@@ -49,6 +49,7 @@ RUNNABLE = [
     recipekit.distribute.fit_data,
     recipekit.distribute.locally,
     models.sublayers,
+    models.logits_model,
     models.patch_whitening_kernel,
     report.header,
     recipekit.run.RunFolder,

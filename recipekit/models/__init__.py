@@ -5,6 +5,7 @@ from recipekit.models._batch_norm import recompute_batch_norm
 from recipekit.models._cifar_resnet import cifar_resnet
 from recipekit.models._ensemble import ensemble_model
 from recipekit.models._fast_net import PartialIdentity, fast_cifar_net
+from recipekit.models._outputs import logits_model
 from recipekit.models._preprocess import ImagePreprocessing
 from recipekit.models._shortcut import ZeroPadShortcut
 from recipekit.models._transfer import BACKBONES, transfer_model
@@ -19,6 +20,7 @@ __all__ = [
     "cifar_resnet",
     "ensemble_model",
     "fast_cifar_net",
+    "logits_model",
     "patch_whitening_kernel",
     "recompute_batch_norm",
     "sublayers",
