@@ -2,6 +2,7 @@
 
 import math
 import sys
+import warnings
 
 import keras
 import numpy as np
@@ -63,6 +64,7 @@ def check_value_range(value_range, images=None):
     values = _concrete(images)
     if values is not None and values.size:
         low, high = float(np.min(values)), float(np.max(values))
+        check_unit_floats(value_range, dtype, low, high)
         tolerance = 1e-3 * (value_range[1] - value_range[0])
         if low < value_range[0] - tolerance or high > value_range[1] + tolerance:
             hint = " (pixels 0-255: value_range=(0, 255))" if high > 1.5 else ""
@@ -71,6 +73,26 @@ def check_value_range(value_range, images=None):
                 f"value_range={value_range!r}. Pass the range they use{hint}."
             )
     return value_range
+
+
+_WARNED = set()  # warn once per process and kind of call
+
+
+def check_unit_floats(value_range, dtype, low, high, where="images"):
+    """Warns, once, when float pixels all within [0, 1] meet value_range
+    (0, 255): most likely [0, 1] pixels given the 0-255 default, which
+    would scale every change 255 times too small or large."""
+    floating = np.issubdtype(np.dtype(dtype), np.floating)
+    if floating and value_range == (0.0, 255.0) and 0.0 <= low and high <= 1.0:
+        if where in _WARNED:
+            return
+        _WARNED.add(where)
+        warnings.warn(
+            f"The {where} are floats within [{low:g}, {high:g}], but value_range "
+            "is (0, 255), the default for pixels 0-255. If they are pixels in "
+            "[0, 1], pass value_range=(0, 1).",
+            stacklevel=4,
+        )
 
 
 def _is_number(value):

@@ -8,6 +8,7 @@ from recipekit.augment._checks import (
     batch_size,
     check_factor,
     check_images,
+    check_unit_floats,
     check_value_range,
     to_unit,
 )
@@ -29,17 +30,21 @@ IMAGENET_PCA = (
 )
 
 
-def fit_pca_lighting(images_or_dataset, batch_size=1024):
+def fit_pca_lighting(images_or_dataset, batch_size=1024, value_range=(0, 255)):
     """Eigen-decomposes the RGB covariance of a dataset's pixels (scaled to [0, 1]).
 
     Streams over batches with float64 sums of pixels and of their outer
-    products, so the data never has to fit in memory.
+    products, so the data never has to fit in memory. Pixels are read in
+    `value_range`, the same default as `pca_lighting` and `PCALighting`, so
+    fitting and applying agree; float pixels all within [0, 1] under the
+    default (0, 255) get a warning to pass `value_range=(0, 1)`.
 
     Args:
         images_or_dataset: an array or tensor `(N, H, W, 3)`, or a
             `tf.data.Dataset` of images or of `(image, label)`, batched or not.
-            uint8 is read as 0-255, floats as 0-1.
         batch_size: images per streamed batch when the input is not batched.
+        value_range: `(low, high)` of the pixel values, `(0, 255)` (uint8
+            must be) or e.g. `(0, 1)`.
 
     Returns:
         `(eigenvalues, eigenvectors)`: shape `(3,)` sorted from largest, and
@@ -50,14 +55,22 @@ def fit_pca_lighting(images_or_dataset, batch_size=1024):
     >>> ds, _ = recipekit.data.load("cifar10_sample", split="train")
     >>> eigenvalues, eigenvectors = recipekit.augment.fit_pca_lighting(ds)
     """
-    _, covariance, dtype = pixel_moments(images_or_dataset, batch_size)
+    value_range = check_value_range(value_range)
+    _, covariance, dtype, (low, high) = pixel_moments(
+        images_or_dataset, batch_size, extremes=True
+    )
     if covariance.shape != (3, 3):
         raise ValueError(
             "fit_pca_lighting() needs RGB images (3 channels). Received "
             f"{covariance.shape[0]} channels."
         )
-    if dtype == np.uint8:
-        covariance = covariance / 255.0**2
+    if dtype == np.uint8 and value_range != (0.0, 255.0):
+        raise ValueError(
+            "uint8 images hold values 0-255: pass value_range=(0, 255). "
+            f"Received: value_range={value_range!r}"
+        )
+    check_unit_floats(value_range, dtype, low, high, where="images to fit")
+    covariance = covariance / (value_range[1] - value_range[0]) ** 2
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
     order = np.argsort(eigenvalues)[::-1]
     return np.maximum(eigenvalues[order], 0.0), eigenvectors[:, order]
