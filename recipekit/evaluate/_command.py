@@ -1,83 +1,30 @@
 """`recipekit-tta`: score a saved Keras classifier with test-time augmentation.
 
+The flags are parsed in `recipekit_cli` (before Keras starts); this runs them.
+
 recipekit-tta runs/cifar10_resnet/model.keras --data cifar10_sample
 recipekit-tta model.keras --data ../shared/data/cifar10-jpeg.tar.gz --json
 """
 
-import argparse
 import json
-import os
-import sys
 import time
-import zipfile
 
-from recipekit.evaluate._tta import MODES
-
-
-def _parse(argv):
-    parser = argparse.ArgumentParser(
-        prog="recipekit-tta",
-        description="Accuracy of a saved .keras classifier with test-time "
-        "augmentation (none, flip, ten_crop).",
-    )
-    parser.add_argument("model", help="a .keras file (loaded with safe_mode=True)")
-    parser.add_argument(
-        "--data", required=True, help="TFDS name, folder, archive, .npz"
-    )
-    parser.add_argument("--split", default="test", help="split to score (default test)")
-    parser.add_argument(
-        "--modes",
-        default="none,flip,ten_crop",
-        help="comma-separated modes (default none,flip,ten_crop)",
-    )
-    parser.add_argument(
-        "--pad",
-        default="auto",
-        help="padding before ten_crop; 'auto' (default): 1/8 of the image side "
-        "when the images have the model's size (4 for CIFAR), else 0",
-    )
-    parser.add_argument("--batch-size", type=int, default=256, help="images per call")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    bad = [m for m in modes if m not in MODES]
-    if bad or not modes:
-        parser.error(f"--modes must be a comma-separated subset of {','.join(MODES)}")
-    args.modes = modes
-    if args.pad != "auto":
-        try:
-            args.pad = int(args.pad)
-        except ValueError:
-            parser.error(f"--pad must be 'auto' or an integer >= 0, got {args.pad!r}")
-        if args.pad < 0:
-            parser.error(f"--pad must be >= 0, got {args.pad}")
-    if args.batch_size < 1:
-        parser.error("--batch-size must be >= 1")
-    if not os.path.isfile(args.model):
-        parser.error(f"no model file {args.model!r}")
-    if not zipfile.is_zipfile(args.model):
-        parser.error(
-            f"{args.model!r} is not a Keras .keras file (those are zip archives); "
-            "save the model with model.save('model.keras')"
-        )
-    return args
-
-
-def main(argv=None):
-    """Console entry point; returns the exit status."""
-    run(argv)
-    return 0
+from recipekit_cli import parse_tta
 
 
 def run(argv=None):
     """Parses `argv`, evaluates, prints, and returns the report as a dict."""
-    args = _parse(argv)
+    return evaluate(parse_tta(argv))
+
+
+def evaluate(args):
+    """Loads, scores and prints; returns the report as a dict."""
     import keras
     import numpy as np
 
     import recipekit
 
-    model = keras.saving.load_model(args.model, safe_mode=True, compile=False)
+    model = _load(keras, args.model)
     images, labels, class_names = recipekit.data.load_arrays(args.data, args.split)
     image_size = images.shape[1:3]
     model_size = tuple(model.input_shape[1:3])
@@ -131,5 +78,19 @@ def run(argv=None):
     return report
 
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+def _load(keras, path):
+    """The model, or one line saying why safe mode refused it."""
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except ValueError as error:
+        text = str(error)
+        if "safe_mode" in text or "Lambda" in text or "lambda" in text:
+            raise ValueError(
+                f"{path!r} was refused: it holds Python code (a Lambda layer or a "
+                "function) that safe mode does not run. Load it with "
+                "keras.saving.load_model(..., safe_mode=False) only if you trust "
+                "whoever wrote it."
+            ) from None
+        raise ValueError(
+            f"{path!r} cannot be loaded: {text.splitlines()[0]}"
+        ) from error

@@ -42,9 +42,7 @@ def test_fit_then_apply_in_unit_range_matches_uint8_in_255_range():
         unit = recipekit.augment.fit_pca_lighting(x, value_range=(0, 1))
     bytes_ = recipekit.augment.fit_pca_lighting(as_uint8)
     np.testing.assert_allclose(unit[0], bytes_[0], rtol=0.02)
-    shifted = recipekit.augment.pca_lighting(
-        x, *unit, 0.1, value_range=(0, 1), seed=0
-    )
+    shifted = recipekit.augment.pca_lighting(x, *unit, 0.1, value_range=(0, 1), seed=0)
     shifted_255 = recipekit.augment.pca_lighting(
         as_uint8.astype("float32"), *bytes_, 0.1, seed=0
     )
