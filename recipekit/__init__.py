@@ -11,7 +11,16 @@ import importlib
 
 from recipekit import _startup
 
-_startup.start_keras()  # before anything imports Keras: see recipekit/_startup.py
+try:
+    _startup.start_keras()  # before anything imports Keras: recipekit/_startup.py
+    import keras  # noqa: F401  (and with it the backend KERAS_BACKEND names)
+except ModuleNotFoundError as _error:
+    raise ImportError(
+        f"recipekit needs Keras and one Keras backend, and {_error.name!r} is not "
+        "installed. Install the backend's extra: pip install 'recipekit[tensorflow]' "
+        "(Keras's default backend, and the tf.data path), 'recipekit[jax]' or "
+        "'recipekit[torch]', and pick it with KERAS_BACKEND=tensorflow|jax|torch."
+    ) from _error
 
 from recipekit import (  # noqa: E402
     augment,

@@ -58,3 +58,25 @@ def test_filtered_stderr_drops_noise_and_replays_the_rest_in_order(capfd):
 def test_verbose_reads_recipekit_verbose(monkeypatch, value, expected):
     monkeypatch.setenv("RECIPEKIT_VERBOSE", value)
     assert _startup.verbose() is expected
+
+
+def test_import_without_the_backend_names_the_extra_to_install():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'tensorflow':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import recipekit\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, env=env, timeout=120)  # fmt: skip
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: recipekit needs Keras and one Keras backend")
+    assert "'tensorflow' is not installed" in last and "recipekit[jax]" in last
