@@ -283,6 +283,11 @@ def muon_optimizer(config, steps, total):
 
 def main(config: Config) -> dict:
     """Trains and evaluates one run into `config.out` (resumes its backup)."""
+    recipekit.run.one_process_only(
+        "cifar10_fast.py",
+        "its training set is fed whole to one device, and its seeds loop and "
+        "evaluation are per process",
+    )
     folder = recipekit.run.RunFolder(
         config.out,
         "cifar10_fast",

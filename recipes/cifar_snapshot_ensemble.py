@@ -165,6 +165,10 @@ def train(config, name, schedule, data, classes, mean, std, snapshot_dir=None):
 
 def main(config: Config) -> dict:
     """Both runs and the evaluation into `config.out` (each run resumes)."""
+    recipekit.run.one_process_only(
+        "cifar_snapshot_ensemble.py",
+        "its two runs and their snapshots are written by one process",
+    )
     folder = recipekit.run.RunFolder(
         config.out,
         "cifar_snapshot_ensemble",

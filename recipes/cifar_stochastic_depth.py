@@ -175,6 +175,9 @@ def train_one(config, rate, train, test, mean, std, num_classes):
 
 def main(config: Config) -> dict:
     """Both runs and the evaluation into `config.out` (each run resumes)."""
+    recipekit.run.one_process_only(
+        "cifar_stochastic_depth.py", "its two runs are written by one process"
+    )
     folder = recipekit.run.RunFolder(
         config.out,
         "cifar_stochastic_depth",

@@ -220,6 +220,10 @@ def cifar_part(config):
 def main(config: Config) -> dict:
     """One run into `config.out`: claimed and locked (nothing to resume, so a
     rerun trains again, overwriting only its own files)."""
+    recipekit.run.one_process_only(
+        "optimizers_tour.py",
+        "each optimizer's short run is a single-process comparison",
+    )
     with recipekit.run.RunFolder(config.out, "optimizers_tour", {}) as run:
         return run_all(config, run)
 

@@ -126,6 +126,9 @@ def pick_scenario(config, num_images, num_classes):
 def main(config: Config) -> dict:
     """One run into `config.out`: claimed and locked (nothing to resume, so a
     rerun trains again, overwriting only its own files)."""
+    recipekit.run.one_process_only(
+        "transfer_learning.py", "its feature extraction and probe run on one process"
+    )
     with recipekit.run.RunFolder(config.out, "transfer_learning", {}) as run:
         return run_all(config, run)
 

@@ -399,3 +399,21 @@ def test_13_a_second_run_on_a_folder_is_refused_naming_the_holder(tmp_path):
     holder.wait()
     with recipekit.run.RunFolder(out, "demo", {"seed": 0}) as run:
         assert run.finished is None
+
+
+@pytest.mark.tf_only
+@pytest.mark.parametrize("name", ["cifar10_fast", "cifar_snapshot_ensemble",
+                                  "cifar_stochastic_depth", "optimizers_tour",
+                                  "transfer_learning"])  # fmt: skip
+def test_14_one_process_recipes_refuse_to_start_as_a_worker(name, tmp_path):
+    cluster = {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]},
+               "task": {"type": "worker", "index": 1}}  # fmt: skip
+    env = dict(os.environ, TF_CONFIG=json.dumps(cluster))
+    command = [sys.executable, os.path.join(RECIPES, f"{name}.py"), "--quick",
+               "--out", str(tmp_path / "run")]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=env,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    (line,) = done.stderr.strip().splitlines()
+    assert f"{name}.py runs on one process, and this is worker 1 of 2" in line
+    assert not os.path.exists(tmp_path / "run")  # nothing written

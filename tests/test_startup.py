@@ -69,7 +69,7 @@ def test_import_without_the_backend_names_the_extra_to_install():
         "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name.split('.')[0] == 'tensorflow':\n"
-        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "            raise ModuleNotFoundError(f'No module {name!r}', name=name)\n"
         "sys.meta_path.insert(0, Block())\n"
         "import recipekit\n"
     )

@@ -11,6 +11,13 @@ command-line errors.
 
 from recipekit._shared import strict_json, write_json
 from recipekit.run._cli import command
-from recipekit.run._folder import RunFolder, RunFolderError
+from recipekit.run._folder import RunFolder, RunFolderError, one_process_only
 
-__all__ = ["RunFolder", "RunFolderError", "command", "strict_json", "write_json"]
+__all__ = [
+    "RunFolder",
+    "RunFolderError",
+    "command",
+    "one_process_only",
+    "strict_json",
+    "write_json",
+]

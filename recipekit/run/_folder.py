@@ -237,3 +237,18 @@ def _show(value):
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+def one_process_only(recipe, why):
+    """Refuses to start a recipe as one of N workers (TF_CONFIG, JAX's
+    processes): it would train alone in each process and every process would
+    write the same files. `why` says what keeps it on one process."""
+    from recipekit.distribute import worker
+
+    index, count = worker()
+    if count > 1:
+        raise RunFolderError(
+            f"{recipe} runs on one process, and this is worker {index} of {count} "
+            f"({why}). Start it without TF_CONFIG or KERAS_DISTRIBUTION_*; "
+            "cifar10_resnet.py is the recipe that trains on N workers."
+        )
