@@ -25,6 +25,17 @@ def drop_path(branch, rate, mode="row", seed=None):
     Returns:
         A tensor shaped like `branch`.
     """
+    if mode not in ("row", "batch"):
+        raise ValueError(
+            f"Argument `mode` must be 'row' or 'batch'. Received: mode={mode!r}"
+        )
+    if isinstance(rate, bool) or not (
+        isinstance(rate, int | float) and 0 <= rate < 1
+    ):
+        raise ValueError(
+            "Argument `rate` must be a number in [0, 1) (1 would drop every "
+            f"branch and divide by zero). Received: rate={rate!r}"
+        )
     if rate == 0:
         return branch
     shape = (ops.shape(branch)[0],) + (1,) * (len(branch.shape) - 1)

@@ -51,7 +51,8 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
 
     @property
     def variables(self):
-        return self._variables + self.inner_optimizer.variables
+        # The wrapper's own (Keras's public `variables`), then the inner's.
+        return super().variables + self.inner_optimizer.variables
 
     @property
     def iterations(self):

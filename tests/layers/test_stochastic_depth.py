@@ -82,3 +82,19 @@ def test_wrong_rank_is_an_error():
         StochasticDepth(0.1)(np.ones((3,), np.float32), training=True)
     with pytest.raises(ValueError, match="num_blocks"):
         recipekit.layers.linear_decay_rates(0, 0.5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"rate": 0.5, "mode": "batchwise"}, "mode.*'row' or 'batch'"),
+        ({"rate": 1.0}, r"rate.*\[0, 1\)"),
+        ({"rate": -0.1}, r"rate.*\[0, 1\)"),
+        ({"rate": True}, "rate"),
+    ],
+)
+def test_drop_path_refuses_an_unknown_mode_and_rate_one(kwargs, match):
+    from recipekit.layers._stochastic_depth import drop_path
+
+    with pytest.raises(ValueError, match=match):
+        drop_path(np.ones((4, 3), "float32"), **kwargs)
