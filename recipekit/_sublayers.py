@@ -10,10 +10,10 @@ def sublayers(layer, include_self=True):
     among a layer's public attributes (and lists of them), depth first, each
     layer once; input layers are left out.
 
-    Example:
+    Examples:
 
     >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    >>> [type(x).__name__ for x in sublayers(model, include_self=False)]
+    >>> print([type(x).__name__ for x in sublayers(model, include_self=False)])
     ['Dense']
     """
     seen, order = set(), []

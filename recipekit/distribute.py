@@ -22,6 +22,17 @@ import shutil
 import keras
 import numpy as np
 
+__all__ = [
+    "describe",
+    "finish_worker",
+    "fit_data",
+    "launch_local",
+    "locally",
+    "run_folder",
+    "strategy",
+    "worker",
+]
+
 
 class KerasDistribution:
     """What `strategy()` returns off TensorFlow: a `scope()` and a replica count.
@@ -154,7 +165,7 @@ def worker():
     `(0, 1)` for a single process. Index 0 is the chief: the process that
     writes the run's files.
 
-    Example:
+    Examples:
 
     >>> recipekit.distribute.worker()
     (0, 1)
@@ -236,7 +247,7 @@ def locally(model):
     for the block and the copy holds the trained weights. Elsewhere (one
     process, TensorFlow, PyTorch) it yields `model` itself.
 
-    Example:
+    Examples:
 
     >>> net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     >>> with recipekit.distribute.locally(net) as local:
@@ -276,7 +287,7 @@ def fit_data(inputs, targets, batch_size, strategy):
         A dict to pass on: `model.fit(**fit_data(...), epochs=...)`; shuffle
         the arrays beforehand, and pass `shuffle=False`.
 
-    Example:
+    Examples:
 
     >>> x, y = np.zeros((8, 2), "int32"), np.zeros(8, "int32")
     >>> sorted(recipekit.distribute.fit_data(x, y, 4, recipekit.distribute.strategy()))
@@ -319,7 +330,7 @@ def strategy(tpu=None):
     Returns:
         A `tf.distribute.Strategy` on TensorFlow, else a `KerasDistribution`.
 
-    Example:
+    Examples:
 
     >>> with recipekit.distribute.strategy().scope():
     ...     model = recipekit.models.cifar_resnet(20)

@@ -27,7 +27,7 @@ def header(recipe, *, data, device, epochs, out, resuming=None, **details):
         resuming: a last line saying where a resumed run picks up, or None.
         **details: further `label=value` lines (batch size, seed, ...).
 
-    Example:
+    Examples:
 
     >>> header("demo", data="cifar10_sample", device="CPU (2 cores)", epochs=3,
     ...        out="runs/demo", batch=128)  # doctest: +ELLIPSIS
@@ -55,7 +55,7 @@ def header(recipe, *, data, device, epochs, out, resuming=None, **details):
 def phase(title):
     """Prints a phase heading (`== title`) before its progress bars.
 
-    Example:
+    Examples:
 
     >>> phase("evaluating raw weights")
     == evaluating raw weights
@@ -70,7 +70,7 @@ def table(rows, *, corner="", percent=True):
     cell shows "-". Numbers show as percentages with two decimals (`percent`)
     or with four significant digits.
 
-    Example:
+    Examples:
 
     >>> print(table({"raw": {"none": 0.6015}, "ema": {"none": 0.61, "flip": 0.613}},
     ...             corner="accuracy %"))
@@ -112,7 +112,7 @@ def summary(rows, *, wall_s, paths, corner="accuracy %", percent=True, note=None
         percent: values are fractions shown as percentages.
         note: an optional line under the table.
 
-    Example:
+    Examples:
 
     >>> summary({"raw": {"none": 0.5}}, wall_s=12.34, paths=[])
     == summary

@@ -30,7 +30,7 @@ def albumentations_map(transform, output_size=None, num_parallel_calls=None):
         A function `dataset -> dataset` for `Dataset.apply`, on datasets of
         `(image, label)` or images, batched or not.
 
-    Example:
+    Examples:
 
     >>> import albumentations as A
     >>> aug = A.Compose([A.HorizontalFlip(), A.ColorJitter()])

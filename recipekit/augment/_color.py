@@ -152,7 +152,7 @@ def color_jitter(
     Returns:
         The batch, same shape, dtype and range (clipped).
 
-    Example:
+    Examples:
 
     >>> x = np.random.default_rng(0).uniform(0, 1, (8, 32, 32, 3))
     >>> y = recipekit.augment.color_jitter(x, 0.4, 0.4, 0.4, (0, 1), seed=0)

@@ -30,7 +30,7 @@ class ColorJitter(UnitRangeLayer):
         inputs: RGB images `(H, W, 3)` or `(B, H, W, 3)`.
         training: jitter when True, identity when False.
 
-    Example:
+    Examples:
 
     >>> layer = recipekit.augment.ColorJitter(0.4, 0.4, 0.4, seed=0)
     >>> x = np.full((2, 8, 8, 3), 100, np.uint8)

@@ -105,7 +105,7 @@ def pad_random_crop(images, padding=4, mode="reflect", seed=None):
     Returns:
         The cropped batch, same shape and dtype.
 
-    Example:
+    Examples:
 
     >>> x = np.zeros([8, 32, 32, 3], np.uint8)
     >>> tuple(recipekit.augment.pad_random_crop(x, padding=4, seed=0).shape)

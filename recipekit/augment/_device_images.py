@@ -40,7 +40,7 @@ def translate(images, pixels, seed=None, offsets=None):
     Returns:
         The shifted batch, same shape and dtype.
 
-    Example:
+    Examples:
 
     >>> x = np.zeros((4, 8, 8, 3), "float32")
     >>> tuple(translate(x, 2, seed=0).shape)
@@ -99,7 +99,7 @@ class DeviceImages(keras.layers.Layer):
         inputs: int32 `(batch, 2)`: the image index and the 0-based epoch.
         training: augment when True.
 
-    Example:
+    Examples:
 
     >>> images = np.zeros((10, 8, 8, 3), "uint8")
     >>> layer = DeviceImages(10, (8, 8, 3), images=images, translate=2, seed=0)
@@ -235,7 +235,7 @@ class DeviceImages(keras.layers.Layer):
 
         It shares `net`'s weights; evaluate, save and snapshot `net` itself.
 
-        Example:
+        Examples:
 
         >>> net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
         ...                         keras.layers.Dense(2)])
@@ -309,7 +309,7 @@ def epoch_indices(num_images, batch_size, epochs, seed, start_epoch=0):
         `(positions, pairs)`: int64 positions into the data (for the labels)
         and the int32 `(steps * batch_size, 2)` inputs, epochs after epoch.
 
-    Example:
+    Examples:
 
     >>> positions, pairs = epoch_indices(10, 4, epochs=2, seed=0)
     >>> pairs.shape

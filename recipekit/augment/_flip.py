@@ -25,7 +25,7 @@ def random_flip(images, seed=None):
     Returns:
         The batch, same shape and dtype.
 
-    Example:
+    Examples:
 
     >>> x = np.zeros([8, 32, 32, 3], np.uint8)
     >>> tuple(recipekit.augment.random_flip(x, seed=0).shape)
@@ -59,7 +59,7 @@ def alternating_flip(images, indices, epoch, seed=0):
     Returns:
         The batch, same shape and dtype.
 
-    Example:
+    Examples:
 
     >>> x = np.zeros([8, 32, 32, 3], np.uint8)
     >>> y = recipekit.augment.alternating_flip(x, np.arange(8), epoch=1)

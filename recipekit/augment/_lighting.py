@@ -50,7 +50,7 @@ def fit_pca_lighting(images_or_dataset, batch_size=1024, value_range=(0, 255)):
         `(eigenvalues, eigenvectors)`: shape `(3,)` sorted from largest, and
         `(3, 3)` with eigenvector `i` in column `i`.
 
-    Example:
+    Examples:
 
     >>> ds, _ = recipekit.data.load("cifar10_sample", split="train")
     >>> eigenvalues, eigenvectors = recipekit.augment.fit_pca_lighting(ds)
@@ -126,7 +126,7 @@ def pca_lighting(
     Returns:
         The batch, same shape, dtype and range (clipped).
 
-    Example:
+    Examples:
 
     >>> values, vectors = recipekit.augment.IMAGENET_PCA
     >>> x = np.full((4, 8, 8, 3), 128, np.uint8)

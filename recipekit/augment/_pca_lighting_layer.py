@@ -26,7 +26,7 @@ class PCALighting(UnitRangeLayer):
         inputs: RGB images `(H, W, 3)` or `(B, H, W, 3)`.
         training: add noise when True, identity when False.
 
-    Example:
+    Examples:
 
     >>> x = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), np.uint8)
     >>> values, vectors = recipekit.augment.fit_pca_lighting(x)

@@ -201,7 +201,7 @@ def cifar_policy(
     Returns:
         A callable `policy(images, seed=None) -> images`, same dtype.
 
-    Example:
+    Examples:
 
     >>> policy = recipekit.augment.cifar_policy(brightness=0.2, lighting=0.1)
     >>> train = recipekit.data.pipeline(ds, 128, training=True, augment=policy)
@@ -274,7 +274,7 @@ def imagenet_policy(
         A callable `policy(images, seed=None) -> images` of shape
         `(B, height, width, C)`, same dtype.
 
-    Example:
+    Examples:
 
     >>> policy = recipekit.augment.imagenet_policy(size=(224, 224))
     >>> train = recipekit.data.pipeline(ds, 64, training=True, augment=policy)

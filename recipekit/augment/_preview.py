@@ -27,7 +27,7 @@ def preview(dataset, policy, path, num_images=8, num_views=4, seed=0, class_name
     Returns:
         The path written.
 
-    Example:
+    Examples:
 
     >>> ds, names = recipekit.data.load("cifar10_sample", split="train")
     >>> recipekit.augment.preview(ds, recipekit.augment.cifar_policy(), "aug.png")

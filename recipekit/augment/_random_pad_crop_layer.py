@@ -25,7 +25,7 @@ class RandomPadCrop(AugmentLayer):
         inputs: `(H, W, C)` or `(B, H, W, C)`, any numeric dtype.
         training: crop when True (the default outside `fit`), identity when False.
 
-    Example:
+    Examples:
 
     >>> model = keras.Sequential([keras.Input((32, 32, 3)),
     ...     recipekit.augment.RandomPadCrop(4), keras.layers.RandomFlip("horizontal"),

@@ -30,7 +30,7 @@ class RandomResizedCrop(AugmentLayer):
         inputs: `(H, W, C)` or `(B, H, W, C)`.
         training: random crops when True, a plain resize when False.
 
-    Example:
+    Examples:
 
     >>> layer = recipekit.augment.RandomResizedCrop((224, 224))
     """

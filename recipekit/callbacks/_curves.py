@@ -32,7 +32,7 @@ class TrainingCurves(keras.callbacks.Callback):
         validation_label: the legend of the validation curves, e.g.
             `"validation (EMA weights)"` when `Validate` scores the averages.
 
-    Example:
+    Examples:
 
     >>> curves = recipekit.callbacks.TrainingCurves("runs/curves.png")
     >>> model.fit(train, epochs=30, validation_data=test, callbacks=[curves])

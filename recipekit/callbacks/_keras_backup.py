@@ -46,7 +46,7 @@ def backup_epoch(backup_dir):
     Returns:
         An int >= 0.
 
-    Example:
+    Examples:
 
     >>> recipekit.callbacks.backup_epoch("runs/none/backup")
     0
@@ -157,7 +157,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         save_freq: `"epoch"`, or back up every this many batches.
         delete_checkpoint: remove the backup when training ends soundly.
 
-    Example:
+    Examples:
 
     >>> import os, tempfile
     >>> folder = os.path.join(tempfile.mkdtemp(), "backup")

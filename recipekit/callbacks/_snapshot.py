@@ -39,7 +39,7 @@ class SnapshotEnsemble(keras.callbacks.Callback):
             it (`DeviceImages.training_model(net)`), so the snapshots load
             into the network and `ensemble_model(net, snapshots)`.
 
-    Example:
+    Examples:
 
     >>> epochs, steps = 6, 40
     >>> schedule = SnapshotEnsemble.schedule(0.2, epochs, steps, num_snapshots=3)
@@ -78,11 +78,11 @@ class SnapshotEnsemble(keras.callbacks.Callback):
     def schedule(lr_max, epochs, steps_per_epoch, num_snapshots):
         """The cyclic cosine rate: Keras's `CosineDecayRestarts`, M equal cycles.
 
-        Example:
+        Examples:
 
         >>> s = SnapshotEnsemble.schedule(0.2, epochs=4, steps_per_epoch=3,
         ...                               num_snapshots=2)
-        >>> [round(float(s(t)), 4) for t in (0, 3, 6)]
+        >>> print([round(float(s(t)), 4) for t in (0, 3, 6)])
         [0.2, 0.1, 0.2]
         """
         _check_count(num_snapshots)

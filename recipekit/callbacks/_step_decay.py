@@ -31,7 +31,7 @@ class StepDecay(LearningRateController):
         factor: multiplier applied at each boundary, in (0, 1].
         warmup_epochs: epochs of per-step linear warm-up, >= 0.
 
-    Example:
+    Examples:
 
     >>> model.compile(keras.optimizers.SGD(0.1, momentum=0.9), ...)
     >>> model.fit(train, epochs=182, callbacks=[StepDecay([91, 136])])
@@ -67,7 +67,7 @@ class StepDecay(LearningRateController):
         Boundaries are rounded to whole epochs; those that fall on epoch 0 or at
         the end of the run are dropped, so short runs stay valid.
 
-        Example:
+        Examples:
 
         >>> recipekit.callbacks.StepDecay.at_fractions(182).boundaries
         [91, 136]

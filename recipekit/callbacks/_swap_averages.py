@@ -15,7 +15,7 @@ class SwapAverages(keras.callbacks.Callback):
     (`BackupAndRestore`, `ModelCheckpoint`), see the raw weights and the
     averages where they belong.
 
-    Example:
+    Examples:
 
     >>> optimizer = recipekit.optimizers.EMA(keras.optimizers.SGD(0.1))
     >>> model.compile(optimizer, "sparse_categorical_crossentropy")

@@ -24,7 +24,7 @@ class Validate(keras.callbacks.Callback):
         batch_size: batch size for arrays.
         averages: evaluate on the EMA's averages if the optimizer has one.
 
-    Example:
+    Examples:
 
     >>> net.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     >>> train_model.fit(pairs, y, callbacks=[Validate(net, (x_test, y_test))])

@@ -71,7 +71,7 @@ def load(
         image `uint8` of shape `(H, W, 3)` and label `int64`, and the list of
         class names, label `i` being `class_names[i]`.
 
-    Example:
+    Examples:
 
     >>> ds, names = recipekit.data.load("cifar10_sample", split="train")
     >>> len(names)
@@ -138,7 +138,7 @@ def load_arrays(
     Keras's JAX or PyTorch backend too); a TFDS name needs TensorFlow and
     TFDS, and is read through them once into memory.
 
-    Example:
+    Examples:
 
     >>> x, y, names = recipekit.data.load_arrays("cifar10_sample", "test")
     >>> x.shape, x.dtype

@@ -55,7 +55,7 @@ def pipeline(
     Returns:
         A batched `tf.data.Dataset` of `(float32 images, int64 labels)`.
 
-    Example:
+    Examples:
 
     >>> ds, names = recipekit.data.load("cifar10_sample", split="train")
     >>> train = recipekit.data.pipeline(ds, 128, training=True, seed=0,

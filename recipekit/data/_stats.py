@@ -70,7 +70,7 @@ def channel_stats(dataset, batch_size=1024):
         `(mean, std)`, two float64 arrays of shape `(channels,)`, in the
         images' units (0-255 for uint8).
 
-    Example:
+    Examples:
 
     >>> ds, _ = recipekit.data.load("cifar10_sample", split="train")
     >>> mean, std = recipekit.data.channel_stats(ds)

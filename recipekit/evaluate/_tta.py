@@ -36,7 +36,7 @@ def ten_crop(images, crop_size):
     Returns:
         A tensor `(10, B, h, w, C)`, same dtype.
 
-    Example:
+    Examples:
 
     >>> crops = ten_crop(np.zeros((4, 40, 40, 3), "float32"), (32, 32))
     >>> tuple(crops.shape)
@@ -63,7 +63,7 @@ def flip_translate_views(images, shift=1):
     shifted up-left, then both shifted down-right, with reflect padding (the
     test-time views of airbench94, Jordan 2024). Written in `keras.ops`.
 
-    Example:
+    Examples:
 
     >>> tuple(flip_translate_views(np.zeros((4, 32, 32, 3), "float32")).shape)
     (6, 4, 32, 32, 3)
@@ -186,7 +186,7 @@ class TTAViews(keras.layers.Layer):
         pad: pixels of padding before ten-cropping.
         pad_mode: `"reflect"`, `"symmetric"` or `"constant"`.
 
-    Example:
+    Examples:
 
     >>> layer = TTAViews("flip")
     >>> tuple(layer(np.zeros((3, 8, 8, 3), "float32")).shape)
@@ -252,7 +252,7 @@ class ViewAverage(keras.layers.Layer):
         softmax: the inputs are logits (else probabilities).
         average: `"probabilities"` or `"logits"`.
 
-    Example:
+    Examples:
 
     >>> tuple(ViewAverage(2)(np.ones((6, 4), "float32")).shape)
     (3, 4)
@@ -327,7 +327,7 @@ def tta_model(model, mode="flip", image_shape=None, crop_size=None, pad=0,
     Returns:
         A functional `keras.Model`.
 
-    Example:
+    Examples:
 
     >>> tta = recipekit.evaluate.tta_model(model, "flip_translate")
     >>> probabilities = tta.predict(x_test, batch_size=256)
@@ -419,7 +419,7 @@ def predict_tta(
     Returns:
         A numpy array `(N, classes)` of averaged probabilities.
 
-    Example:
+    Examples:
 
     >>> probs = recipekit.evaluate.predict_tta(model, x_test, mode="flip")
     >>> accuracy = (probs.argmax(1) == y_test).mean()
@@ -476,7 +476,7 @@ def evaluate_tta(
     Returns:
         A dict `{mode: accuracy}`.
 
-    Example:
+    Examples:
 
     >>> recipekit.evaluate.evaluate_tta(model, test, pad=4)
     {'none': 0.912, 'flip': 0.918, 'ten_crop': 0.921}

@@ -38,7 +38,7 @@ class DropConnectDense(keras.layers.Dense):
         inputs: `(..., input_dim)`.
         training: drop weights when True, plain `Dense` otherwise.
 
-    Example:
+    Examples:
 
     >>> head = recipekit.layers.DropConnectDense(10, rate=0.5, activation="softmax")
     """
@@ -87,7 +87,7 @@ class DropConnectConv2D(keras.layers.Conv2D):
         inputs: `(batch, height, width, channels)` (channels last).
         training: drop weights when True, plain `Conv2D` otherwise.
 
-    Example:
+    Examples:
 
     >>> x = recipekit.layers.DropConnectConv2D(64, 3, rate=0.2, padding="same")(x)
     """

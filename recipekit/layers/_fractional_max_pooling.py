@@ -95,7 +95,7 @@ class FractionalMaxPooling2D(keras.layers.Layer):
         inputs: `(batch, height, width, channels)`, static height and width.
         training: random layouts when True.
 
-    Example:
+    Examples:
 
     >>> x = recipekit.layers.FractionalMaxPooling2D(1.414)(x)  # 32x32 -> 22x22
     """

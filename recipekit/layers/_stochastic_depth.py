@@ -29,9 +29,7 @@ def drop_path(branch, rate, mode="row", seed=None):
         raise ValueError(
             f"Argument `mode` must be 'row' or 'batch'. Received: mode={mode!r}"
         )
-    if isinstance(rate, bool) or not (
-        isinstance(rate, int | float) and 0 <= rate < 1
-    ):
+    if isinstance(rate, bool) or not (isinstance(rate, int | float) and 0 <= rate < 1):
         raise ValueError(
             "Argument `rate` must be a number in [0, 1) (1 would drop every "
             f"branch and divide by zero). Received: rate={rate!r}"
@@ -56,7 +54,7 @@ def linear_decay_rates(num_blocks, final_rate):
     Returns:
         A list of L floats, from `final_rate / L` up to `final_rate`.
 
-    Example:
+    Examples:
 
     >>> linear_decay_rates(4, 0.5)
     [0.125, 0.25, 0.375, 0.5]
@@ -95,7 +93,7 @@ class StochasticDepth(keras.layers.Layer):
         inputs: the residual branch, `(batch, ...)`.
         training: drop when True, identity otherwise.
 
-    Example:
+    Examples:
 
     >>> branch = keras.layers.Conv2D(16, 3, padding="same")(x)
     >>> x = keras.layers.Add()([x, StochasticDepth(0.1)(branch)])

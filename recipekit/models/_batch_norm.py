@@ -25,7 +25,7 @@ def recompute_batch_norm(model, dataset, steps=None):
     Returns:
         The number of batches used.
 
-    Example:
+    Examples:
 
     >>> ema = recipekit.optimizers.EMA(keras.optimizers.SGD(0.1), decay=None)
     >>> model.compile(ema, "sparse_categorical_crossentropy")

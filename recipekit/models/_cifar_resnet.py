@@ -60,7 +60,7 @@ def cifar_resnet(
     Returns:
         A functional `keras.Model` mapping images to class probabilities.
 
-    Example:
+    Examples:
 
     >>> model = recipekit.models.cifar_resnet(20, num_classes=10)
     >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")

@@ -25,7 +25,7 @@ def ensemble_model(model, snapshots, name="snapshot_ensemble"):
     Returns:
         A functional `keras.Model` with the same inputs as `model`.
 
-    Example:
+    Examples:
 
     >>> ensemble = recipekit.models.ensemble_model(model, snapshots.snapshots)
     """

@@ -14,7 +14,7 @@ class PartialIdentity(keras.initializers.Initializer):
     kernel's center tap (PyTorch's `dirac_` init); the others are drawn from
     `base` (default: PyTorch's conv default, uniform +-1/sqrt(fan_in)).
 
-    Example:
+    Examples:
 
     >>> init = PartialIdentity()
     >>> keras.layers.Conv2D(64, 3, kernel_initializer=init)
@@ -87,7 +87,7 @@ def fast_cifar_net(
     Returns:
         A functional `keras.Model` mapping images to logits (no softmax).
 
-    Example:
+    Examples:
 
     >>> model = recipekit.models.fast_cifar_net(mean=mean, std=std)
     >>> model.get_layer("whitening").adapt(normalized_train_images[:5000])

@@ -28,7 +28,7 @@ def logits_model(model):
     weight with `model`, which still outputs probabilities for evaluation,
     TTA and ensembles. A model without a final softmax is returned as is.
 
-    Example:
+    Examples:
 
     >>> net = recipekit.models.cifar_resnet(8, num_classes=3)
     >>> logits = recipekit.models.logits_model(net)

@@ -28,7 +28,7 @@ class ImagePreprocessing(keras.layers.Layer):
     Call arguments:
         inputs: `(..., 3)` RGB pixel values in 0-255.
 
-    Example:
+    Examples:
 
     >>> x = ImagePreprocessing("tf")(keras.ops.full((1, 2, 2, 3), 255.0))  # all 1.0
     """

@@ -23,7 +23,7 @@ class ZeroPadShortcut(keras.layers.Layer):
     Returns:
         `(batch, ceil(height / strides), ceil(width / strides), filters)`.
 
-    Example:
+    Examples:
 
     >>> ZeroPadShortcut(32, strides=2)(keras.ops.ones((1, 8, 8, 16))).shape
     (1, 4, 4, 32)

@@ -72,7 +72,7 @@ def transfer_model(
     Returns:
         `(model, backbone)`; the backbone starts frozen (`transfer.freeze`).
 
-    Example:
+    Examples:
 
     >>> model, backbone = transfer_model("MobileNetV2", 5, (160, 160, 3))
     >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")

@@ -35,7 +35,7 @@ def patch_whitening_kernel(images, patch_size=2, epsilon=5e-4):
         A float32 kernel `(k, k, C, 2 * k * k * C)` in Keras `Conv2D` layout,
         filters sorted by decreasing eigenvalue.
 
-    Example:
+    Examples:
 
     >>> x = np.random.default_rng(0).normal(size=(100, 32, 32, 3))
     >>> recipekit.models.patch_whitening_kernel(x).shape
@@ -86,7 +86,7 @@ class PatchWhitening(keras.layers.Layer):
     Returns:
         `(batch, height - k + 1, width - k + 1, 2 * k * k * channels)`.
 
-    Example:
+    Examples:
 
     >>> layer = PatchWhitening(2)
     >>> layer.adapt(normalized_train_images[:5000])

@@ -43,7 +43,7 @@ class EMA(OptimizerWrapper):
         start_step: optimizer step (0-based) at which averaging starts.
         name: the optimizer's name.
 
-    Example:
+    Examples:
 
     >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     >>> ema = recipekit.optimizers.EMA(keras.optimizers.SGD(0.1), decay=0.9)

@@ -39,7 +39,7 @@ class Lookahead(OptimizerWrapper):
             `keras.optimizers.schedules.LearningRateSchedule` of the step.
         name: the optimizer's name.
 
-    Example:
+    Examples:
 
     >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     >>> look = recipekit.optimizers.Lookahead(keras.optimizers.SGD(0.1), 5, 0.5)

@@ -24,7 +24,7 @@ def orthogonalize(matrix, steps=5, eps=1e-7):
         steps: Newton-Schulz steps (>= 1).
         eps: added to the norm (a zero matrix stays zero).
 
-    Example:
+    Examples:
 
     >>> m = np.random.default_rng(0).normal(size=(64, 20)).astype("float32")
     >>> o = keras.ops.convert_to_numpy(orthogonalize(m))
@@ -84,7 +84,7 @@ class Muon(keras.optimizers.Optimizer):
         **kwargs: the base optimizer's arguments (`weight_decay`,
             `clipnorm`, `gradient_accumulation_steps`, ...).
 
-    Example:
+    Examples:
 
     >>> model = keras.Sequential([
     ...     keras.Input((8, 8, 3)),

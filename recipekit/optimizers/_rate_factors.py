@@ -32,7 +32,7 @@ class RateFactors(keras.optimizers.MultiOptimizer):
             `{"_bn/beta": 64.0}` or `{"backbone/": 0.1}`.
         name: the optimizer's name.
 
-    Example:
+    Examples:
 
     >>> sgd = keras.optimizers.SGD(0.1, momentum=0.9)
     >>> optimizer = recipekit.optimizers.RateFactors(sgd, {"/beta": 64.0})

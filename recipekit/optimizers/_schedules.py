@@ -21,7 +21,7 @@ class PiecewiseLinear(keras.optimizers.schedules.LearningRateSchedule):
         steps: increasing optimizer steps (ints or floats), at least two.
         values: the learning rate at each step.
 
-    Example:
+    Examples:
 
     >>> schedule = PiecewiseLinear([0, 98, 490], [0.3, 1.5, 0.0])
     >>> round(float(schedule(49)), 4)
@@ -78,10 +78,10 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
         factor: multiplier at each boundary, in (0, 1].
         warmup_steps: steps of linear warm-up, >= 0.
 
-    Example:
+    Examples:
 
     >>> schedule = StepDecay(0.1, [100, 150], factor=0.1, warmup_steps=10)
-    >>> [round(float(schedule(s)), 4) for s in (0, 9, 99, 100, 150)]
+    >>> print([round(float(schedule(s)), 4) for s in (0, 9, 99, 100, 150)])
     [0.01, 0.1, 0.1, 0.01, 0.001]
     """
 
@@ -125,7 +125,7 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
         Boundaries are rounded to whole epochs; those that fall on epoch 0 or
         at the end of the run are dropped, so short runs stay valid.
 
-        Example:
+        Examples:
 
         >>> StepDecay.at_fractions(0.1, epochs=182, steps_per_epoch=391).boundaries
         [35581, 53176]
@@ -173,7 +173,7 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
         schedule: a `LearningRateSchedule` (or its serialized config).
         factor: the multiplier, >= 0.
 
-    Example:
+    Examples:
 
     >>> float(ScaledSchedule(PiecewiseLinear([0, 10], [1.0, 0.0]), 64.0)(5))
     32.0

@@ -16,7 +16,7 @@ def command(function, *args, **kwargs):
     stderr and exits with code 2, as argparse does for bad flags. With
     `--verbose` (`RECIPEKIT_VERBOSE=1`) the traceback shows too.
 
-    Example:
+    Examples:
 
     >>> def train():
     ...     raise ValueError("'x.npz' has 3 images; pass a smaller --batch-size.")

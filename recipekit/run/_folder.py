@@ -56,7 +56,7 @@ class RunFolder:
         check: False on a worker that mirrors the chief's run (the chief
             checks).
 
-    Example:
+    Examples:
 
     >>> import tempfile
     >>> out = tempfile.mkdtemp()

@@ -24,7 +24,7 @@ def extract_features(backbone, data, batch_size=128, verbose="auto"):
     Returns:
         `(features, labels)`, numpy arrays `(N, D)` and `(N,)`.
 
-    Example:
+    Examples:
 
     >>> net = keras.Sequential([keras.Input((8, 8, 3)),
     ...                         keras.layers.GlobalAveragePooling2D()])

@@ -12,7 +12,7 @@ def _layers(backbone):
 def freeze(backbone):
     """Makes the whole backbone non-trainable (phase 1: train the head only).
 
-    Example:
+    Examples:
 
     >>> recipekit.transfer.freeze(backbone)
     """
@@ -40,7 +40,7 @@ def unfreeze(backbone, fraction=None, from_layer=None):
     Returns:
         The names of the layers made trainable.
 
-    Example:
+    Examples:
 
     >>> recipekit.transfer.unfreeze(backbone, fraction=0.3)
     """

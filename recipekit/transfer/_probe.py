@@ -46,7 +46,7 @@ def linear_probe(features, labels, l2=1e-4, max_iter=1000, num_classes=None):
         A Keras model `Input(D) -> Dense(K, softmax)` holding the solution; its
         `probe_loss` and `probe_iterations` attributes tell how it converged.
 
-    Example:
+    Examples:
 
     >>> head = recipekit.transfer.linear_probe(train_features, train_labels)
     >>> head.predict(test_features).argmax(1)
