@@ -222,9 +222,11 @@ class TTAViews(keras.layers.Layer):
         return ops.reshape(stacked, (-1, *shape[2:]))
 
     def compute_output_shape(self, input_shape):
+        views = {"none": 1, "flip": 2, "flip_translate": 6, "ten_crop": 10}[self.mode]
+        batch = None if input_shape[0] is None else views * input_shape[0]
         if self.mode == "ten_crop":
-            return (None, *self.crop_size, input_shape[-1])
-        return (None, *input_shape[1:])
+            return (batch, *self.crop_size, input_shape[-1])
+        return (batch, *input_shape[1:])
 
     def get_config(self):
         return {
@@ -293,7 +295,8 @@ class ViewAverage(keras.layers.Layer):
         return ops.softmax(mean, axis=-1) if logits else mean
 
     def compute_output_shape(self, input_shape):
-        return (None, input_shape[-1])
+        batch = None if input_shape[0] is None else input_shape[0] // self.views
+        return (batch, input_shape[-1])
 
     def get_config(self):
         return {
