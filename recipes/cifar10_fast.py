@@ -446,10 +446,7 @@ def train(config: Config, run) -> dict:
     if averaging != "none":
         label = {"ema": "EMA", "lookahead": "Lookahead (slow)"}[averaging]
         recipekit.report.phase(f"evaluating {label} weights; TTA: {modes}")
-        if averaging == "ema":
-            optimizer.use_averages()
-        else:
-            optimizer.use_slow_weights()
+        optimizer.use_averages()  # EMA's average, or Lookahead's slow weights
         tta[averaging] = recipekit.evaluate.evaluate_tta(
             net, test, config.tta_modes, batch_size=1024
         )

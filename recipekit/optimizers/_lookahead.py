@@ -17,7 +17,7 @@ class Lookahead(OptimizerWrapper):
     Every `sync_period` steps, inside the same compiled step, the slow weights
     move a fraction `alpha` of the way to the fast ones,
     `slow += alpha * (fast - slow)`, and the fast weights are reset to them.
-    At the end of training, `use_slow_weights()` puts the slow weights in the
+    At the end of training, `use_averages()` puts the slow weights in the
     model (airbench94 does the same). `alpha` may be a schedule of the
     optimizer step: airbench94 uses `1 - 0.95**5 * (step / total)**3`, so the
     pull-back is nothing at first and grows to 77% of the way at the end
@@ -48,7 +48,7 @@ class Lookahead(OptimizerWrapper):
     >>> _ = model.fit(x, x[:, :1], batch_size=8, epochs=7, verbose=0)
     >>> int(look.iterations), look.synced(7)
     (7, False)
-    >>> look.use_slow_weights()  # the weights of step 5, the last sync
+    >>> look.use_averages()  # the weights of step 5, the last sync
     """
 
     def __init__(self, optimizer, sync_period=5, alpha=0.5, name=None):
@@ -121,12 +121,18 @@ class Lookahead(OptimizerWrapper):
                 "and train."
             )
 
-    def use_slow_weights(self):
-        """Copies the slow weights into the model's weights (end of training)."""
+    def use_averages(self):
+        """Copies the slow weights (Lookahead's average) into the model's
+        weights, for good: the same verb as `EMA.use_averages` (and Polyak's,
+        an `EMA` with `decay=None`)."""
         self._check_built()
         weights = self._wrapped_weights.variables
         for slow, variable in zip(self._slow, weights, strict=True):
             variable.assign(ops.cast(slow, variable.dtype))
+
+    def use_slow_weights(self):
+        """The former name of `use_averages`."""
+        self.use_averages()
 
     # Serialization -------------------------------------------------------------
 

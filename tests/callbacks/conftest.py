@@ -1,11 +1,14 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 
 @pytest.fixture
 def deterministic():
+    # TensorFlow only here: the optimizer tests that import this module's
+    # helpers run where TensorFlow is absent (the GPU machine).
+    import tensorflow as tf
+
     tf.config.experimental.enable_op_determinism()
     yield
     from tensorflow.python.framework import config  # No public "disable".

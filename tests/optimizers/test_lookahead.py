@@ -76,7 +76,7 @@ def test_between_syncs_the_model_holds_fast_weights_until_use_slow_weights():
     differ = [np.abs(np.array(w) - s).max() for w, s in
               zip(model.trainable_weights, manual.slow, strict=True)]  # fmt: skip
     assert max(differ) > 1e-3  # 2 steps past the sync at step 10
-    look.use_slow_weights()
+    look.use_averages()
     assert_close_lists(model.trainable_weights, manual.slow, rtol=0, atol=2e-6)
 
 
@@ -152,3 +152,15 @@ def test_wrapping_errors():
         recipekit.optimizers.Lookahead(inner)
     with pytest.raises(ValueError, match="no slow weights yet"):
         inner.use_slow_weights()
+
+
+def test_use_slow_weights_is_the_former_name_of_use_averages():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    look = recipekit.optimizers.Lookahead(keras.optimizers.SGD(0.5), 5, 0.5)
+    model.compile(look, "mse")
+    x = np.ones((4, 2), "float32")
+    model.fit(x, x[:, 0], epochs=3, batch_size=4, verbose=0)
+    slow = [keras.ops.convert_to_numpy(v) for v in look._slow]
+    look.use_slow_weights()
+    for value, weight in zip(slow, model.weights, strict=True):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(weight), value)
