@@ -1,4 +1,5 @@
-"""Every ```python block of README.md runs, as pasted, in a fresh process."""
+"""Every ```python block of README.md and docs/guide.md runs, as pasted, in a
+fresh process."""
 
 import os
 import re
@@ -9,8 +10,10 @@ import keras
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-with open(os.path.join(ROOT, "README.md")) as _f:
-    BLOCKS = re.findall(r"^```python\n(.*?)^```", _f.read(), re.M | re.S)
+BLOCKS = []
+for _name in ("README.md", os.path.join("docs", "guide.md")):
+    with open(os.path.join(ROOT, _name)) as _f:
+        BLOCKS += re.findall(r"^```python\n(.*?)^```", _f.read(), re.M | re.S)
 
 
 def test_the_readme_has_python_blocks():
