@@ -49,6 +49,7 @@ def parse_args(argv=None) -> Config:
     parser.add_argument("--snapshots", type=int, help="cycles / snapshots (default 6)")
     parser.add_argument("--lr-max", type=float, help="cycle start rate (default 0.2)")
     parser.add_argument("--out", help="output folder")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument(
         "--quick", action="store_true", help="6 epochs, 3 snapshots, bundled sample"
     )
@@ -64,6 +65,8 @@ def parse_args(argv=None) -> Config:
         help="keep TensorFlow's start-up log lines; tracebacks on errors",
     )
     args = parser.parse_args(argv)
+    if args.seed is not None and not 0 <= args.seed < 2**32:
+        parser.error(f"--seed must be in [0, 2**32), got {args.seed}")
     if args.verbose:
         os.environ["RECIPEKIT_VERBOSE"] = "1"  # read by recipekit/_startup.py
     if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):

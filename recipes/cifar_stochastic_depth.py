@@ -52,6 +52,7 @@ def parse_args(argv=None) -> Config:
     parser.add_argument("--mode", choices=("row", "batch"), help="drop granularity")
     parser.add_argument("--batch-size", type=int, help="images per step (128)")
     parser.add_argument("--out", help="output folder")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument(
         "--quick", action="store_true", help="ResNet-20, 4 epochs, bundled sample"
     )
@@ -67,6 +68,8 @@ def parse_args(argv=None) -> Config:
         help="keep TensorFlow's start-up log lines; tracebacks on errors",
     )
     args = parser.parse_args(argv)
+    if args.seed is not None and not 0 <= args.seed < 2**32:
+        parser.error(f"--seed must be in [0, 2**32), got {args.seed}")
     if args.verbose:
         os.environ["RECIPEKIT_VERBOSE"] = "1"  # read by recipekit/_startup.py
     if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):

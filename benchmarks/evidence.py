@@ -1,0 +1,306 @@
+"""Measured effects of recipekit's techniques: arms paired by seed, with intervals.
+
+An experiment is a baseline and its arms, a budget, a number of seeds and a
+regime chosen where the effect is expected and a run takes minutes. Each arm
+is a number read from a recipe run's `metrics.json`: arms of one run (the EMA
+and the raw weights, the TTA modes) are paired within the run; arms of two
+runs (with and without color jitter) are paired by seed. Every run is a real
+recipe command into OUT/<experiment>/<run>/seed<k>/, so a killed harness
+resumes: finished runs are reused, a half-finished one resumes from its backup.
+
+For each arm, `benchmarks/EVIDENCE.md` gets: mean +- std over the seeds, the
+paired difference to the baseline with its 95% interval (Student t over the
+per-seed differences), whether the interval excludes 0, the seeds, the budget,
+the wall time and the exact commands.
+
+    python benchmarks/evidence.py                      # --scale cpu, 3 seeds
+    python benchmarks/evidence.py --only averaging tta --seeds 5
+    python benchmarks/evidence.py --scale paper --list # the GPU protocols
+    python benchmarks/evidence.py --dry-run            # seconds: the suite runs it
+"""
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SHARED = os.path.join(ROOT, "..", "shared", "data", "cifar10-jpeg.tar.gz")
+T_975 = [12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23]  # df 1..10
+
+
+@dataclasses.dataclass
+class Experiment:
+    name: str
+    why: str  # why this regime shows the effect, at this budget
+    runs: dict  # run name -> recipe and its arguments (without --seed/--out)
+    arms: list  # (arm, run name, path into metrics.json); the first: baseline
+    budget: str
+    reference: str = ""  # a paper's figure under the same protocol, or a peer
+    missing: str = ""  # arms the issue asks for that no recipe runs yet
+
+
+def resnet(*extra, epochs=15):
+    return ["cifar10_resnet", "--quick", "--epochs", str(epochs), *extra]
+
+
+CPU = [
+    Experiment(
+        "averaging",
+        "ResNet-20 on the 5,000-image sample for 15 epochs, where the weights "
+        "still move at the end, so an average of them can differ",
+        {"resnet": resnet()},
+        [
+            ("last weights", "resnet", ["test_accuracy"]),
+            ("EMA 0.999", "resnet", ["ema_test_accuracy"]),
+        ],  # fmt: skip
+        "ResNet-20, 15 epochs, 5,000 images",
+        missing="Polyak/SWA with recompute_batch_norm (no recipe flag yet)",
+    ),
+    Experiment(
+        "tta",
+        "the same ResNet-20 runs: TTA helps most where the model is uncertain",
+        {"resnet": resnet()},
+        [
+            ("no TTA", "resnet", ["tta_accuracy", "none"]),
+            ("flip", "resnet", ["tta_accuracy", "flip"]),
+            ("ten_crop", "resnet", ["tta_accuracy", "ten_crop"]),
+        ],  # fmt: skip
+        "ResNet-20, 15 epochs, 5,000 images (EMA weights)",
+    ),
+    Experiment(
+        "color",
+        "5,000 images: little data, where augmentation matters most",
+        {
+            "crop+flip": resnet(),
+            "+jitter+lighting": resnet("--jitter", "0.4", "--lighting", "0.1"),
+        },
+        [
+            ("crop + flip", "crop+flip", ["ema_test_accuracy"]),
+            (
+                "+ color jitter 0.4 + PCA lighting 0.1",
+                "+jitter+lighting",
+                ["ema_test_accuracy"],
+            ),
+        ],  # fmt: skip
+        "ResNet-20, 15 epochs, 5,000 images",
+    ),
+    Experiment(
+        "stochastic_depth",
+        "ResNet-20 on 5,000 images overfits: the regularizer has work to do",
+        {
+            "sd": [
+                "cifar_stochastic_depth",
+                "--quick",
+                "--depth",
+                "20",
+                "--epochs",
+                "15",
+            ]
+        },  # fmt: skip
+        [
+            ("none", "sd", ["runs", "without", "test_error"]),
+            ("stochastic depth 0.5", "sd", ["runs", "with", "test_error"]),
+        ],  # fmt: skip
+        "ResNet-20, 15 epochs, 5,000 images (test error: lower is better)",
+        reference="Huang et al. 2016, ResNet-110, 500 epochs: 6.41% -> 5.25% error",
+    ),
+    Experiment(
+        "snapshot",
+        "equal cost: M cosine cycles vs one step-decay run of the same epochs",
+        {
+            "snap": [
+                "cifar_snapshot_ensemble",
+                "--quick",
+                "--depth",
+                "20",
+                "--epochs",
+                "16",
+                "--snapshots",
+                "4",
+            ]
+        },  # fmt: skip
+        [
+            ("one run, step decay", "snap", ["single_model_step_decay_accuracy"]),
+            ("snapshot ensemble of 4", "snap", ["ensemble_accuracy"]),
+        ],  # fmt: skip
+        "ResNet-20, 16 epochs, 5,000 images",
+        reference="Huang et al. 2017: ensembles of 6 snapshots, 300 epochs",
+        missing="M independent runs at equal cost (no recipe flag yet)",
+    ),
+]
+
+PAPER = [
+    ("ResNet-20, 182 epochs (He et al. 2016: 91.25%)",
+     "python benchmarks/gpu_fast_cifar.py run (its resnet20 part)"),
+    ("ResNet-56, 182 epochs (He et al. 2016: 93.03%)",
+     "python recipes/cifar10_resnet.py --data cifar10 --depth 56"),
+    ("Stochastic-depth ResNet-110, 500 epochs (Huang et al. 2016: 5.25% error)",
+     "python recipes/cifar_stochastic_depth.py --data cifar10"),
+    ("Snapshot ensembles, 300 epochs (Huang et al. 2017)",
+     "python recipes/cifar_snapshot_ensemble.py --data cifar10"),
+]  # fmt: skip
+
+
+def dig(metrics, path):
+    for key in path:
+        metrics = metrics[key]
+    return float(metrics)
+
+
+def paired(base, arm):
+    """Mean paired difference and its 95% half-width (t over the seeds)."""
+    diffs = [a - b for a, b in zip(arm, base, strict=True)]
+    mean = statistics.fmean(diffs)
+    if len(diffs) < 2:
+        return mean, float("nan")
+    t = T_975[min(len(diffs) - 1, len(T_975)) - 1]
+    return mean, t * statistics.stdev(diffs) / len(diffs) ** 0.5
+
+
+def run_one(args, experiment, run, seed):
+    """One recipe run (reused if finished); its metrics and command."""
+    recipe, *rest = experiment.runs[run]
+    out = os.path.join(args.out, experiment.name, run, f"seed{seed}")
+    if args.data:
+        rest = [*rest, "--data", args.data]
+    command = [sys.executable, os.path.join(ROOT, "recipes", f"{recipe}.py"),
+               *rest, *args.shrink, "--seed", str(seed), "--out", out]  # fmt: skip
+    path = os.path.join(out, "metrics.json")
+    timing = os.path.join(out, "harness_wall_s.json")  # kept for reused runs
+    if not os.path.exists(path) or json.load(open(path)).get("status") == "stopped":
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+        with open(timing, "w") as f:
+            json.dump(time.perf_counter() - started, f)
+    with open(path) as f:
+        metrics = json.load(f)
+    seconds = json.load(open(timing)) if os.path.exists(timing) else 0.0
+    shown = " ".join(["python", os.path.relpath(command[1], ROOT), *command[2:]])
+    return metrics, shown, seconds
+
+
+def measure(args, experiment):
+    values = {arm: [] for arm, _, _ in experiment.arms}
+    commands, wall = {}, 0.0
+    for seed in range(args.seed, args.seed + args.seeds):
+        results = {}
+        for run in experiment.runs:
+            metrics, command, seconds = run_one(args, experiment, run, seed)
+            results[run] = metrics
+            commands[run] = command.replace(f"--seed {seed}", "--seed S").replace(
+                f"seed{seed}", "seedS"
+            )
+            wall += seconds
+        for arm, run, path in experiment.arms:
+            values[arm].append(100 * dig(results[run], path))
+    base_name = experiment.arms[0][0]
+    rows = []
+    for arm, _, _ in experiment.arms:
+        v = values[arm]
+        std = statistics.stdev(v) if len(v) > 1 else 0.0
+        row = {"arm": arm, "mean": statistics.fmean(v), "std": std, "values": v}
+        if arm != base_name:
+            diff, half = paired(values[base_name], v)
+            row.update(diff=diff, half=half, significant=abs(diff) > half)
+        rows.append(row)
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    return {"experiment": experiment.name, "rows": rows, "commands": commands,
+            "wall_s": wall, "seeds": seeds}  # fmt: skip
+
+
+def markdown(results, experiments, args):
+    lines = [
+        "# Evidence: what each technique buys, measured",
+        "",
+        f"Written by `python benchmarks/evidence.py {' '.join(args.argv)}` on "
+        f"{platform.node()} ({os.cpu_count()} CPUs), "
+        f"{datetime.date.today().isoformat()}. Paired by seed; the interval is "
+        "the 95% Student t interval of the per-seed differences to the baseline "
+        "(the first arm); 'yes' when it excludes 0.",
+        "",
+    ]
+    for result in results:
+        experiment = experiments[result["experiment"]]
+        lines += [f"## {experiment.name}", ""]
+        lines += [f"Regime: {experiment.budget}. Why: {experiment.why}.", ""]
+        if experiment.reference:
+            lines += [f"Reference: {experiment.reference}.", ""]
+        lines += ["| arm | mean +- std (%) | vs baseline (95% CI) | clear? | seeds |",
+                  "|---|---|---|---|---|"]  # fmt: skip
+        for row in result["rows"]:
+            diff = (f"{row['diff']:+.2f} +- {row['half']:.2f}" if "diff" in row
+                    else "baseline")  # fmt: skip
+            clear = ("yes" if row.get("significant") else "no, within noise"
+                     ) if "diff" in row else ""  # fmt: skip
+            lines.append(f"| {row['arm']} | {row['mean']:.2f} +- {row['std']:.2f} | "
+                         f"{diff} | {clear} | {len(row['values'])} |")  # fmt: skip
+        lines += ["", f"Wall time: {result['wall_s'] / 60:.1f} min. Commands:", ""]
+        lines += [f"    {c}" for c in result["commands"].values()]
+        if experiment.missing:
+            lines += ["", f"Not measured yet: {experiment.missing}."]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scale", choices=("cpu", "paper"), default="cpu")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0, help="first seed")
+    p.add_argument("--only", nargs="+", help="experiments to run (default all)")
+    p.add_argument("--data", help="data for every run (default: each recipe's)")
+    p.add_argument("--out", default="runs/evidence")
+    p.add_argument("--report", default=os.path.join(HERE, "EVIDENCE.md"))
+    p.add_argument("--list", action="store_true", help="list the experiments")
+    p.add_argument("--dry-run", action="store_true",
+                   help="2 seeds, 1 epoch of ResNet-8, tiny data")  # fmt: skip
+    args = p.parse_args(argv)
+    args.argv = argv
+    if args.scale == "paper":
+        for i, (what, command) in enumerate(PAPER, 1):
+            print(f"{i}. {what}\n   {command}")
+        print("These run on a GPU: benchmarks/gpu_fast_cifar.py runs them in "
+              "priority order within one device call.")  # fmt: skip
+        return 0
+    experiments = {e.name: e for e in CPU}
+    if args.list:
+        for e in CPU:
+            print(f"{e.name}: {e.budget}; arms: {[a for a, _, _ in e.arms]}")
+        return 0
+    chosen = args.only or list(experiments)
+    unknown = sorted(set(chosen) - set(experiments))
+    if unknown:
+        p.error(f"unknown experiments {unknown}; see --list")
+    args.shrink = []
+    if args.dry_run:  # tiny data, 1 epoch of ResNet-8, 2 seeds, 2 experiments
+        import numpy as np
+
+        args.seeds, args.shrink = 2, ["--epochs", "1", "--depth", "8"]
+        chosen = args.only or ["averaging", "color"]
+        os.makedirs(args.out, exist_ok=True)
+        args.data = os.path.join(args.out, "tiny.npz")
+        rng = np.random.default_rng(0)
+        x = rng.integers(0, 256, (160, 32, 32, 3), dtype=np.uint8)
+        np.savez(args.data, x_train=x[:128], y_train=np.arange(128) % 2,
+                 x_test=x[128:], y_test=np.arange(32) % 2)  # fmt: skip
+    results = [measure(args, experiments[name]) for name in chosen]
+    text = markdown(results, experiments, args)
+    with open(args.report, "w") as f:
+        f.write(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

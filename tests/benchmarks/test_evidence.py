@@ -1,0 +1,46 @@
+"""The evidence harness: its statistics, and a dry run of real recipe runs."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+import evidence  # noqa: E402
+
+
+def test_paired_interval_is_the_t_interval_of_the_differences():
+    mean, half = evidence.paired([90.0, 91.0, 92.0], [91.0, 91.5, 93.5])
+    assert mean == pytest.approx(1.0)
+    # differences 1.0, 0.5, 1.5: sd 0.5, t(2) = 4.30, half = 4.30 * 0.5 / sqrt(3)
+    assert half == pytest.approx(4.30 * 0.5 / 3**0.5)
+
+
+def test_every_cpu_experiment_names_its_regime_and_baseline():
+    for experiment in evidence.CPU:
+        assert experiment.why and experiment.budget and len(experiment.arms) >= 2
+        for _, run, path in experiment.arms:
+            assert run in experiment.runs and path
+
+
+def test_dry_run_writes_the_table_and_reuses_finished_runs(tmp_path):
+    out, report = tmp_path / "out", tmp_path / "EVIDENCE.md"
+    command = [sys.executable, os.path.join(ROOT, "benchmarks", "evidence.py"),
+               "--dry-run", "--only", "averaging", "--out", str(out),
+               "--report", str(report)]  # fmt: skip
+    env = {**os.environ, "RECIPEKIT_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run(command, capture_output=True, text=True, env=env,
+                          timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = report.read_text()
+    assert "| last weights |" in text and "| EMA 0.999 |" in text
+    assert "--seed S --out" in text and "| 2 |" in text
+    again = subprocess.run(command, capture_output=True, text=True, env=env,
+                           timeout=120)  # fmt: skip
+    assert (
+        again.returncode == 0
+        and report.read_text().split("\n", 3)[3] == (text.split("\n", 3)[3])
+    )
