@@ -97,7 +97,7 @@ def recipe_run(args, seed):
     if args.epochs:
         command += ["--epochs", str(args.epochs)]
     if args.variant == "sgd" and not args.epochs:
-        # airbench94's Lookahead and schedule (RESULTS.md, "Closing on airbench94")
+        # airbench94's Lookahead and schedule (HISTORY.md, "Closing on airbench94")
         command += ["--averaging", "lookahead", "--warmup", "0.23"]
         command += ["--final-lr", "0.07"]
     started = time.perf_counter()

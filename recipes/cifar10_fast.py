@@ -13,9 +13,9 @@ CIFAR-10 (3.83 s on one A100 in PyTorch); that is this recipe's target there.
 Measured on the shared JPEG copy of CIFAR-10 (quality 75, 4:2:0; it costs
 airbench94 about 3 points), 2 CPU cores (AMD EPYC), seed 0, 10 epochs: 90.12-
 90.62% with TTA over 3 runs (89.35-89.55% without), about 44 minutes each
-(benchmarks/RESULTS.md, "Fast CIFAR-10"). The peer on the same copy and machine,
+(benchmarks/HISTORY.md, "Fast CIFAR-10"). The peer on the same copy and machine,
 airbench94's own code (issue 17): 90.91% with its TTA, 89.93% without. So the
-recipe is 0.3-0.8 points behind it there; RESULTS.md, "Closing on airbench94",
+recipe is 0.3-0.8 points behind it there; HISTORY.md, "Closing on airbench94",
 has the ablations. Per epoch: 212 s in float32 without `--jit` (the peer:
 213-231 s) and 113-123 s with `--precision mixed_bfloat16` (90.46% with TTA).
 `--quick` (8 epochs on the 5,000-image sample), 2026-11-30: 71.0% (72.1% TTA)
@@ -26,7 +26,7 @@ on TensorFlow, 71.7% (73.0%) on JAX.
 rest, batch 2000, 8 epochs by default. On the shared copy, bfloat16, at 10
 epochs over seeds 0 and 1: 89.99% raw, 91.05% with TTA (91.04% averaging
 logits), above the peer's 89.93/90.91%; at 8 epochs (seed 0) 89.41/90.81%
-(RESULTS.md, "Muon for the filters"). `--quick --optimizer muon`: 79.6% (80.5%
+(HISTORY.md, "Muon for the filters"). `--quick --optimizer muon`: 79.6% (80.5%
 TTA).
 
     python recipes/cifar10_fast.py --quick                 # minutes, offline
@@ -38,7 +38,7 @@ TTA).
     python recipes/cifar10_fast.py --data cifar10 --precision mixed_float16 --jit  # GPU
 
 On a CPU leave `--jit` off: TensorFlow's own kernels (oneDNN) train an epoch in
-212 s here, XLA in 283 s (RESULTS.md, "Closing on airbench94").
+212 s here, XLA in 283 s (HISTORY.md, "Closing on airbench94").
 """
 
 import argparse

@@ -5,9 +5,9 @@ learning rate 0.1 divided by 10 at 50% and 75% of training, pad-4 reflect crop a
 horizontal flip, per-channel normalisation. The paper trains 64k iterations
 (about 182 epochs) and reports 8.75% test error for ResNet-20 (91.25% accuracy).
 
-Measured here (see benchmarks/RESULTS.md for the full table):
+Measured here (see benchmarks/HISTORY.md for the full table):
 - `--quick` (ResNet-20, 10 epochs on the 5,000-image embedded sample), 2 CPU cores:
-  see RESULTS.md.
+  see HISTORY.md.
 
     python recipes/cifar10_resnet.py --quick              # minutes, offline
     python recipes/cifar10_resnet.py --data cifar10       # TFDS, full schedule

@@ -8,7 +8,7 @@ test accuracy, the ensemble's, and the single model's.
 
 The paper: ResNet-110 on CIFAR-10, 300 epochs, M = 6, lr_max 0.2: 5.52% error
 for the snapshot ensemble vs 6.41% for a single model. Measured results:
-benchmarks/RESULTS.md.
+benchmarks/HISTORY.md.
 
     python recipes/cifar_snapshot_ensemble.py --quick
     python recipes/cifar_snapshot_ensemble.py --data cifar10 --depth 110

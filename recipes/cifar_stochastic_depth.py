@@ -9,7 +9,7 @@ CIFAR-10 test error 6.41% without and 5.25% with stochastic depth.
 That schedule is out of reach on 2 CPU cores (ResNet-110 trains at 62-73
 images/s there, `benchmarks/train_throughput.py --depth 110`: about 8 days);
 `--quick` runs a ResNet-20 for a few epochs on the bundled sample to show the
-flow. Measured results: benchmarks/RESULTS.md.
+flow. Measured results: benchmarks/HISTORY.md.
 
     python recipes/cifar_stochastic_depth.py --quick
     python recipes/cifar_stochastic_depth.py --data cifar10        # the paper's run

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from recipekit import distribute
+from recipekit.distribute import _cluster
 
 # tf.distribute strategies.
 pytestmark = pytest.mark.tf_only
@@ -61,11 +62,11 @@ def test_worker_count_and_tpu_detection_from_environment(monkeypatch):
     cluster = {"cluster": {"chief": ["a:1"], "worker": ["b:1", "c:1"]},
                "task": {"type": "worker", "index": 0}}  # fmt: skip
     monkeypatch.setenv("TF_CONFIG", json.dumps(cluster))
-    assert distribute._num_workers() == 3
+    assert _cluster._num_workers() == 3
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["b:1"]}}))
-    assert distribute._num_workers() == 1
+    assert _cluster._num_workers() == 1
     monkeypatch.delenv("TF_CONFIG")
-    assert distribute._num_workers() == 0
+    assert _cluster._num_workers() == 0
     monkeypatch.setenv("TPU_NAME", "my-tpu")
-    assert distribute._tpu_address(None) == "my-tpu"
-    assert distribute._tpu_address("grpc://1.2.3.4:8470") == "grpc://1.2.3.4:8470"
+    assert _cluster._tpu_address(None) == "my-tpu"
+    assert _cluster._tpu_address("grpc://1.2.3.4:8470") == "grpc://1.2.3.4:8470"

@@ -74,7 +74,7 @@ def layout(ops):
 
     The same elementwise graph compiles very differently: XLA in TensorFlow
     2.21 runs it faster on the interleaved `(B, H, W, 3)` tensor, XLA in JAX
-    0.10 on planes (`benchmarks/augment_layouts.py`, RESULTS.md). The
+    0.10 on planes (`benchmarks/augment_layouts.py`, HISTORY.md). The
     formulas are written once, for either.
     """
     if ops is keras.ops and keras.backend.backend() == "jax":

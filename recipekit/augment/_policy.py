@@ -81,7 +81,7 @@ class Policy:
             return self.apply(ops, images, _random.make_key(ops, seed))
         # TensorFlow tensors: one XLA-compiled function (it fuses the dozens of
         # elementwise ops into a few loops: 5.3x faster on a CPU host,
-        # benchmarks/RESULTS.md), traced once per input shape and dtype. The
+        # benchmarks/HISTORY.md), traced once per input shape and dtype. The
         # seed is drawn outside it: XLA has no stateful random ops.
         if self._compiled is None:
             import tensorflow as tf
