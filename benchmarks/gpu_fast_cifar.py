@@ -10,6 +10,12 @@ There, one command (the device tool; carry `.whl` and `gpu_data`):
         python3 benchmarks/gpu_fast_cifar.py run --out $OUT
 
 `run` records the card and versions, then:
+0. the fast recipe's Muon variant beside its true peer, airbench94_muon (from
+   `gpu_data/peers/`, copied there by `prepare` from `../shared/peers/`; run,
+   not part of the project) in its original fp16 + `torch.compile` on the same
+   card, the recipe on JAX in mixed_float16, alternating for `--peer-seeds`
+   seeds: accuracy with and without TTA and the per-epoch time ratio
+   (`benchmarks/peer_side_by_side.py`);
 1. the fast recipe (`recipes/cifar10_fast.py`, 10 epochs, `--precision`) for as
    many seeds as fit in `--fast-budget-s`: accuracy with and without TTA, wall
    time, per-epoch times (the first pays for compilation), mean and std;
@@ -38,6 +44,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DATA = os.path.join(ROOT, "gpu_data", "cifar10-jpeg.tar.gz")
+PEERS = os.path.join(ROOT, "gpu_data", "peers")  # airbench's scripts, carried
 WHEELS = ("keras==3.15.1", "namex==0.1.0", "optree==0.20.0")
 TARGET = 0.94
 
@@ -45,6 +52,10 @@ TARGET = 0.94
 def prepare(source):
     os.makedirs(os.path.dirname(DATA), exist_ok=True)
     shutil.copyfile(source, DATA)
+    peers = os.path.join(os.path.dirname(source), "..", "peers")
+    os.makedirs(PEERS, exist_ok=True)
+    for name in ("airbench94.py", "airbench94_muon.py", "LICENSE-airbench"):
+        shutil.copyfile(os.path.join(peers, name), os.path.join(PEERS, name))
     platforms = [
         "manylinux_2_28_x86_64",
         "manylinux_2_27_x86_64",
@@ -164,6 +175,26 @@ def resnet_run(args, work, deadline):
     }  # fmt: skip
 
 
+def side_by_side(args, work):
+    """The Muon variant and airbench94_muon, seed by seed, on this card."""
+    sys.path.insert(0, HERE)
+    import peer_side_by_side
+
+    gpu = machine()["gpu"]
+    on_gpu = not gpu.startswith("none")
+    options = peer_side_by_side.parser().parse_args([])
+    options.data = args.peer_data or (peer_side_by_side.SAMPLE if args.dry_run
+                                      else args.data)  # fmt: skip
+    options.peers = args.peers if os.path.isdir(args.peers) else PEERS
+    options.seeds = 1 if args.dry_run else args.peer_seeds
+    options.epochs = 1 if args.dry_run else None
+    options.precision = "float16" if on_gpu else "float32"
+    options.out = os.path.join(work, "side_by_side")
+    result = peer_side_by_side.side_by_side(options)
+    result["peer precision"] = "float16 + torch.compile" if on_gpu else "float32"
+    return result
+
+
 def run(args):
     start = time.perf_counter()
     summary = {"machine": machine(), "precision": args.precision, "data": args.data}
@@ -175,7 +206,9 @@ def run(args):
     summary["decode_s"] = round(time.perf_counter() - loaded, 1)
     work = tempfile.mkdtemp(prefix="gpu_runs_")  # Only summary.json comes back.
     try:
-        fast_deadline = start + args.fast_budget_s
+        if args.peer_seeds:
+            summary["side_by_side"] = side_by_side(args, work)
+        fast_deadline = time.perf_counter() + args.fast_budget_s
         summary["fast"] = fast_runs(args, work, fast_deadline)
         summary["resnet20"] = resnet_run(args, work, start + args.budget_s)
     finally:
@@ -204,6 +237,15 @@ def main(argv=None):
     r.add_argument("--budget-s", type=float, default=540)
     r.add_argument("--precision", default="mixed_bfloat16")
     r.add_argument("--dry-run", action="store_true", help="tiny runs, e.g. on CPU")
+    r.add_argument(
+        "--peer-seeds",
+        type=int,
+        default=3,
+        help="seeds of the side-by-side with airbench94_muon (0: none)",
+    )
+    r.add_argument("--peer-data", help="archive for the side-by-side (default --data)")
+    r.add_argument("--peers", default=os.path.join(ROOT, "..", "shared", "peers"),
+                   help="folder of the peer scripts (else gpu_data/peers)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.command == "prepare":
         prepare(args.source)

@@ -6,11 +6,13 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_gpu_script_dry_run_writes_a_summary(tmp_path):
+    pytest.importorskip("torch", reason="the peer is a PyTorch script")
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (96, 32, 32, 3), dtype=np.uint8)
     data = tmp_path / "tiny.npz"
@@ -32,6 +34,10 @@ def test_gpu_script_dry_run_writes_a_summary(tmp_path):
     fast = summary["fast"]
     assert len(fast["runs"]) == 1 and len(fast["runs"][0]["epoch_times_s"]) == 2
     assert 0 <= fast["tta_accuracy_mean_std"][0] <= 1
+    side = summary["side_by_side"]  # the peer and the recipe, same machine
+    assert side["seeds"] == [0] and side["peer precision"] == "float32"
+    assert len(side["runs"][0]["peer"]["train_epoch_s"]) == 1
+    assert "time ratio recipe / peer" in side
     resnet = summary["resnet20"]
     assert resnet["schedule_epochs"] == 4
     assert 1 <= resnet["stopped_at_epoch"] <= 4
