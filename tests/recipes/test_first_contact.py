@@ -1,9 +1,9 @@
 """What a user sees first: a fast --help, a quiet start, a header, a summary."""
 
 import os
+import resource
 import subprocess
 import sys
-import time
 
 import keras
 import pytest
@@ -13,13 +13,13 @@ from tests.recipes.conftest import RECIPES
 NAMES = sorted(n[:-3] for n in os.listdir(RECIPES) if n.endswith(".py"))
 HELP = """
 import runpy, sys, time
-start = time.perf_counter()
+start = time.process_time()  # CPU time: the same on an idle or a busy machine
 sys.argv = [{path!r}, "--help"]
 try:
     runpy.run_path({path!r}, run_name="__main__")
 except SystemExit:
     pass
-print("SECONDS", time.perf_counter() - start, "KERAS", "keras" in sys.modules)
+print("SECONDS", time.process_time() - start, "KERAS", "keras" in sys.modules)
 """
 
 
@@ -34,19 +34,22 @@ def quiet_env():
 @pytest.mark.parametrize("name", NAMES)
 def test_help_answers_in_under_a_second_without_keras(name):
     path = os.path.join(RECIPES, name + ".py")
-    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         [sys.executable, "-c", HELP.format(path=path)],
         capture_output=True, text=True, env=quiet_env(), timeout=60,
     )  # fmt: skip
-    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds, not wall time: a test that waits on a loaded machine's
+    # scheduler fails for reasons that are not the code's (issue 27).
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"usage: {name}.py"), done.stdout[:200]
     assert "--verbose" in done.stdout
     seconds, keras_imported = done.stdout.split("SECONDS")[1].split("KERAS")
     assert keras_imported.strip() == "False"
-    assert float(seconds) < 0.5  # the script's own time
-    assert wall < 1.5  # with the interpreter's start, on a loaded 2-core CI
+    assert float(seconds) < 0.5  # the script's own CPU time
+    assert cpu < 1.5  # with the interpreter's start (importing Keras: 4 s and more)
 
 
 def test_a_recipe_prints_its_header_first_and_a_summary_last(tiny_npz, tmp_path):
