@@ -288,18 +288,9 @@ def main(config: Config) -> dict:
         "its training set is fed whole to one device, and its seeds loop and "
         "evaluation are per process",
     )
-    folder = recipekit.run.RunFolder(
-        config.out,
-        "cifar10_fast",
-        dataclasses.asdict(config),
-        free=FREE,
-        force_resume=config.force_resume,
+    return recipekit.run.resume_or_train(
+        "cifar10_fast", config, lambda run: train(config, run), free=FREE
     )
-    with folder as run:
-        if run.finished:
-            print(f"{config.out} holds a finished run; nothing to do.")
-            return run.finished
-        return train(config, run)
 
 
 def train(config: Config, run) -> dict:

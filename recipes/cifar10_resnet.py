@@ -122,19 +122,11 @@ def main(config: Config) -> dict:
     # The chief writes into config.out; other workers (TF_CONFIG) into their
     # own folder there, resuming from the chief's backup.
     chief = recipekit.distribute.worker()[0] == 0
-    folder = recipekit.run.RunFolder(
-        recipekit.distribute.run_folder(config.out),
-        "cifar10_resnet",
-        dataclasses.asdict(config),
-        free=FREE,
-        force_resume=config.force_resume,
+    return recipekit.run.resume_or_train(
+        "cifar10_resnet", config, lambda run: train(config, run, chief), free=FREE,
+        path=recipekit.distribute.run_folder(config.out),
         check=chief,  # other workers mirror the chief's run
-    )
-    with folder as run:
-        if run.finished:
-            print(f"{config.out} holds a finished run; nothing to do.")
-            return run.finished
-        return train(config, run, chief)
+    )  # fmt: skip
 
 
 def train(config: Config, run, chief) -> dict:

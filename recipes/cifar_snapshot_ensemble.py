@@ -172,18 +172,12 @@ def main(config: Config) -> dict:
         "cifar_snapshot_ensemble.py",
         "its two runs and their snapshots are written by one process",
     )
-    folder = recipekit.run.RunFolder(
-        config.out,
+    return recipekit.run.resume_or_train(
         "cifar_snapshot_ensemble",
-        dataclasses.asdict(config),
+        config,
+        lambda run: train_both(config, run),
         free=FREE,
-        force_resume=config.force_resume,
     )
-    with folder as run:
-        if run.finished:
-            print(f"{config.out} holds a finished run; nothing to do.")
-            return run.finished
-        return train_both(config, run)
 
 
 def train_both(config: Config, run) -> dict:

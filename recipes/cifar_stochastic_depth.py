@@ -181,18 +181,9 @@ def main(config: Config) -> dict:
     recipekit.run.one_process_only(
         "cifar_stochastic_depth.py", "its two runs are written by one process"
     )
-    folder = recipekit.run.RunFolder(
-        config.out,
-        "cifar_stochastic_depth",
-        dataclasses.asdict(config),
-        free=FREE,
-        force_resume=config.force_resume,
+    return recipekit.run.resume_or_train(
+        "cifar_stochastic_depth", config, lambda run: train_both(config, run), free=FREE
     )
-    with folder as run:
-        if run.finished:
-            print(f"{config.out} holds a finished run; nothing to do.")
-            return run.finished
-        return train_both(config, run)
 
 
 def train_both(config: Config, run) -> dict:

@@ -11,13 +11,19 @@ command-line errors.
 
 from recipekit._shared import strict_json, write_json
 from recipekit.run._cli import command
-from recipekit.run._folder import RunFolder, RunFolderError, one_process_only
+from recipekit.run._folder import (
+    RunFolder,
+    RunFolderError,
+    one_process_only,
+    resume_or_train,
+)
 
 __all__ = [
     "RunFolder",
     "RunFolderError",
     "command",
     "one_process_only",
+    "resume_or_train",
     "strict_json",
     "write_json",
 ]

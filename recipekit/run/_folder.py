@@ -252,3 +252,29 @@ def one_process_only(recipe, why):
             f"({why}). Start it without TF_CONFIG or KERAS_DISTRIBUTION_*; "
             "cifar10_resnet.py is the recipe that trains on N workers."
         )
+
+
+def resume_or_train(recipe, config, train, *, free=("out", "force_resume"),
+                    path=None, check=True):  # fmt: skip
+    """A recipe's `main`: its folder claimed and locked, then `train(run)`,
+    unless the folder holds the same run finished (its metrics, untouched).
+
+    Args:
+        recipe: the recipe's name.
+        config: its settings, a dataclass with `out` and `force_resume`.
+        train: called as `train(run)` with the open `RunFolder`; returns the
+            metrics.
+        free: settings a resumed run may change.
+        path: the folder, if not `config.out` (another worker's, say).
+        check: False on a worker that mirrors the chief's run.
+    """
+    import dataclasses
+
+    settings = dataclasses.asdict(config)
+    folder = RunFolder(path or config.out, recipe, settings, free=free,
+                       force_resume=config.force_resume, check=check)  # fmt: skip
+    with folder as run:
+        if run.finished:
+            print(f"{config.out} holds a finished run; nothing to do.")
+            return run.finished
+        return train(run)
