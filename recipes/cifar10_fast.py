@@ -11,34 +11,29 @@ airbench94's Lookahead instead); test-time augmentation over the mirror and
 CIFAR-10 (3.83 s on one A100 in PyTorch); that is this recipe's target there.
 
 Measured on the shared JPEG copy of CIFAR-10 (quality 75, 4:2:0; it costs
-airbench94 about 3 points), 2 CPU cores (AMD EPYC), seed 0, 10 epochs: 90.12-
-90.62% with TTA over 3 runs (89.35-89.55% without), about 44 minutes each
-(benchmarks/HISTORY.md, "Fast CIFAR-10"). The peer on the same copy and machine,
-airbench94's own code (issue 17): 90.91% with its TTA, 89.93% without. So the
-recipe is 0.3-0.8 points behind it there; HISTORY.md, "Closing on airbench94",
-has the ablations. Per epoch: 212 s in float32 without `--jit` (the peer:
-213-231 s) and 113-123 s with `--precision mixed_bfloat16` (90.46% with TTA).
-`--quick` (8 epochs on the 5,000-image sample), 2026-11-30: 71.0% (72.1% TTA)
-on TensorFlow, 71.7% (73.0%) on JAX.
-
-`--optimizer muon` is airbench94_muon's run: Muon for the conv filters
-(orthogonalised momentum, `recipekit.optimizers.Muon`), Nesterov SGD for the
-rest, batch 2000, 8 epochs by default. On the shared copy, bfloat16, at 10
-epochs over seeds 0 and 1: 89.99% raw, 91.05% with TTA (91.04% averaging
-logits), above the peer's 89.93/90.91%; at 8 epochs (seed 0) 89.41/90.81%
-(HISTORY.md, "Muon for the filters"). `--quick --optimizer muon`: 79.6% (80.5%
-TTA).
+airbench94 about 3 points), 2 CPU cores, each variant against its own peer in
+the same precision (benchmarks/RESULTS.md, "The fast recipe beside its own
+peer"):
+- SGD (the default) against airbench94, float32, 10 epochs: 90.12-90.62% with
+  TTA over 3 runs of seed 0, the peer 90.91% (1 seed): 0.3-0.8 points behind.
+- `--optimizer muon` (airbench94_muon's run: Muon for the conv filters,
+  `recipekit.optimizers.Muon`, Nesterov SGD for the rest, batch 2000, 8
+  epochs) against airbench94_muon, both bfloat16, side by side, 3 seeds each:
+  90.77 +- 0.14% with TTA vs 90.60 +- 0.10%, 89.45 +- 0.17% without vs
+  89.57 +- 0.14%. Per-epoch time: see RESULTS.md (not measurable that day).
+`--quick` (8 epochs on the 5,000-image sample): 71.0% (72.1% TTA) on
+TensorFlow, 71.7% (73.0%) on JAX; `--quick --optimizer muon`: 79.6% (80.5%).
 
     python recipes/cifar10_fast.py --quick                 # minutes, offline
     python recipes/cifar10_fast.py --data ../shared/data/cifar10-jpeg.tar.gz
     python recipes/cifar10_fast.py --data ../shared/data/cifar10-jpeg.tar.gz \
         --precision mixed_bfloat16                     # CPUs with AVX512_BF16/AMX
     python recipes/cifar10_fast.py --data ../shared/data/cifar10-jpeg.tar.gz \
-        --precision mixed_bfloat16 --optimizer muon --epochs 10   # 91.0% TTA
+        --precision mixed_bfloat16 --optimizer muon   # its peer: airbench94_muon
     python recipes/cifar10_fast.py --data cifar10 --precision mixed_float16 --jit  # GPU
 
-On a CPU leave `--jit` off: TensorFlow's own kernels (oneDNN) train an epoch in
-212 s here, XLA in 283 s (HISTORY.md, "Closing on airbench94").
+On a CPU leave `--jit` off: TensorFlow's own kernels (oneDNN) trained an epoch
+in 212 s here, XLA in 283 s (HISTORY.md, "Closing on airbench94").
 """
 
 import argparse
