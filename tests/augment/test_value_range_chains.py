@@ -62,4 +62,5 @@ def test_uint8_must_be_read_as_0_255_and_the_warning_comes_once():
     with pytest.warns(UserWarning) as record:
         for _ in range(3):
             recipekit.augment.color_jitter(x, 0.1, 0.1, 0.1, seed=0)
-    assert len(record) == 1
+    ours = [w for w in record if "pass value_range=(0, 1)" in str(w.message)]
+    assert len(ours) == 1  # (PyTorch may add warnings of its own)
