@@ -20,7 +20,7 @@ peer"):
   `recipekit.optimizers.Muon`, Nesterov SGD for the rest, batch 2000, 8
   epochs) against airbench94_muon, both bfloat16, side by side, 3 seeds each:
   90.77 +- 0.14% with TTA vs 90.60 +- 0.10%, 89.45 +- 0.17% without vs
-  89.57 +- 0.14%. Per-epoch time: see RESULTS.md (not measurable that day).
+  89.57 +- 0.14%. Per epoch (quiet machine, 1 seed): 1.10x the peer's time.
 `--quick` (8 epochs on the 5,000-image sample): 71.0% (72.1% TTA) on
 TensorFlow, 71.7% (73.0%) on JAX; `--quick --optimizer muon`: 79.6% (80.5%).
 
