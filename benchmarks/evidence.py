@@ -33,7 +33,6 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SHARED = os.path.join(ROOT, "..", "shared", "data", "cifar10-jpeg.tar.gz")
-T_975 = [12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23]  # df 1..10
 
 
 @dataclasses.dataclass
@@ -161,7 +160,9 @@ def paired(base, arm):
     mean = statistics.fmean(diffs)
     if len(diffs) < 2:
         return mean, float("nan")
-    t = T_975[min(len(diffs) - 1, len(T_975)) - 1]
+    from scipy import stats
+
+    t = float(stats.t.ppf(0.975, len(diffs) - 1))
     return mean, t * statistics.stdev(diffs) / len(diffs) ** 0.5
 
 

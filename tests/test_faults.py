@@ -232,15 +232,18 @@ def test_06_nan_stops_training_and_keeps_the_good_backup_and_snapshots(tmp_path)
     assert "epoch 3" in backup.stopped and "keeps epoch 2" in backup.stopped
     assert len(history.history["loss"]) == 3  # stopped in epoch 3, not 8
     assert recipekit.callbacks.backup_epoch(str(tmp_path / "backup")) == 2
+    # One cycle (epochs 1-2) ended before the blow-up: its snapshot, finite.
+    assert snapshots.snapshots == [str(tmp_path / "snaps" / "snapshot_0.weights.h5")]
+    assert snapshots.stopped is None  # no later cycle ended
     restored = keras.models.clone_model(net)
-    restored.load_weights(str(tmp_path / "snaps" / "snapshot_0.weights.h5"))
+    restored.load_weights(snapshots.snapshots[0])
     assert recipekit.callbacks.all_finite(restored.weights)
-    assert snapshots.stopped is not None or len(snapshots.snapshots) == 1
+    # curves.json is strict JSON: epoch 3's non-finite loss is null.
     text = (tmp_path / "curves.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
-    assert None in json.loads(text)["loss"] or all(
-        np.isfinite(json.loads(text)["loss"])
-    )
+    losses = json.loads(text)["loss"]
+    assert len(losses) == 3 and losses[2] is None
+    assert all(np.isfinite(losses[:2]))
 
 
 def test_06b_the_recipe_stops_on_nan_and_says_so(load_recipe, tiny_npz, tmp_path):

@@ -228,7 +228,9 @@ def _load_files(path, split, image_size, on_error, cache_dir):
     )
     cached = _cache.read(cache_dir, key)
     if cached is None:
-        listing = _stream.Listing(path, split)
+        with warnings.catch_warnings():  # read_images below warns, once
+            warnings.simplefilter("ignore")
+            listing = _stream.Listing(path, split)
         size = listing.decoded_bytes(image_size, on_error)
         budget = _stream.memory_budget()
         if size > budget:

@@ -15,8 +15,8 @@ import evidence  # noqa: E402
 def test_paired_interval_is_the_t_interval_of_the_differences():
     mean, half = evidence.paired([90.0, 91.0, 92.0], [91.0, 91.5, 93.5])
     assert mean == pytest.approx(1.0)
-    # differences 1.0, 0.5, 1.5: sd 0.5, t(2) = 4.30, half = 4.30 * 0.5 / sqrt(3)
-    assert half == pytest.approx(4.30 * 0.5 / 3**0.5)
+    # differences 1.0, 0.5, 1.5: sd 0.5, t(0.975, 2) = 4.3027, half = t * 0.5 / sqrt(3)
+    assert half == pytest.approx(4.302653 * 0.5 / 3**0.5, rel=1e-6)
 
 
 def test_every_cpu_experiment_names_its_regime_and_baseline():
