@@ -44,10 +44,28 @@ class Experiment:
     budget: str
     reference: str = ""  # a paper's figure under the same protocol, or a peer
     missing: str = ""  # arms the issue asks for that no recipe runs yet
+    # run name -> (flag, values): on the first seed each value is run and the
+    # one with the best `select` (a validation metric) is used for every seed.
+    sweep: dict = dataclasses.field(default_factory=dict)
+    select: list = dataclasses.field(default_factory=list)
 
 
 def resnet(*extra, epochs=15):
     return ["cifar10_resnet", "--quick", "--epochs", str(epochs), *extra]
+
+
+def small(*extra):
+    """benchmarks/small_net.py: a plain CNN, 4,500 sample images, no augmentation."""
+    return ["benchmarks/small_net.py", *extra]
+
+
+# Learning rates tried for each optimizer (a factor of ~3 apart, around the
+# usual value); the best on the validation split is used for every seed.
+RATES = {"sgd": (0.01, 0.03, 0.1), "momentum": (0.003, 0.01, 0.03),
+         "nesterov": (0.003, 0.01, 0.03), "adagrad": (0.003, 0.01, 0.03),
+         "rmsprop": (1e-4, 3e-4, 1e-3), "adam": (1e-4, 3e-4, 1e-3)}  # fmt: skip
+TRANSFER = ["benchmarks/transfer.py", "--data", SHARED, "--labels-per-class", "50",
+            "500", "--backbone", "{out}/transfer/backbone.weights.h5"]  # fmt: skip
 
 
 CPU = [
@@ -55,13 +73,18 @@ CPU = [
         "averaging",
         "ResNet-20 on the 5,000-image sample for 15 epochs, where the weights "
         "still move at the end, so an average of them can differ",
-        {"resnet": resnet()},
+        {"resnet": resnet(), "polyak": resnet("--polyak-from", "0.5")},
         [
             ("last weights", "resnet", ["test_accuracy"]),
             ("EMA 0.999", "resnet", ["ema_test_accuracy"]),
+            (
+                "Polyak/SWA from 50%, BatchNorm recomputed",
+                "polyak",
+                ["polyak_test_accuracy"],
+            ),
         ],  # fmt: skip
-        "ResNet-20, 15 epochs, 5,000 images",
-        missing="Polyak/SWA with recompute_batch_norm (no recipe flag yet)",
+        "ResNet-20, 15 epochs, 5,000 images; Polyak averages from the first rate "
+        "drop on (a run of its own, same seed)",
     ),
     Experiment(
         "tta",
@@ -124,15 +147,86 @@ CPU = [
                 "16",
                 "--snapshots",
                 "4",
+                "--independent",
             ]
         },  # fmt: skip
         [
             ("one run, step decay", "snap", ["single_model_step_decay_accuracy"]),
             ("snapshot ensemble of 4", "snap", ["ensemble_accuracy"]),
+            (
+                "4 independent runs of 4 epochs, ensembled",
+                "snap",
+                ["independent_ensemble_accuracy"],
+            ),
         ],  # fmt: skip
         "ResNet-20, 16 epochs, 5,000 images",
         reference="Huang et al. 2017: ensembles of 6 snapshots, 300 epochs",
-        missing="M independent runs at equal cost (no recipe flag yet)",
+    ),
+    Experiment(
+        "regularizers",
+        "a plain CNN on 4,500 images without augmentation overfits within a few "
+        "epochs: its dense layer and its pooling have something to regularize",
+        {
+            "none": small(),
+            "dropout": small("--head", "dropout"),
+            "dropconnect": small("--head", "dropconnect"),
+            "fmp": small("--pool", "fractional"),
+        },  # fmt: skip
+        [
+            ("none (max-pooling, plain dense layer)", "none", ["test_accuracy"]),
+            ("Dropout 0.5 after the dense layer", "dropout", ["test_accuracy"]),
+            ("DropConnect 0.5 in the dense layer", "dropconnect", ["test_accuracy"]),
+            (
+                "fractional max-pooling sqrt(2) instead of 2x2 max-pooling",
+                "fmp",
+                ["test_accuracy"],
+            ),
+        ],  # fmt: skip
+        "plain CNN, 15 epochs, SGD momentum 0.01, 4,500 images, no augmentation",
+        reference="Graham 2014 (FMP) and Wan et al. 2013 (DropConnect) used "
+        "heavy augmentation and far longer training",
+    ),
+    Experiment(
+        "optimizers",
+        "one plain CNN and budget for all six, each at its best rate from a "
+        "3-point sweep on a validation split (seed 0), never on the test set",
+        {name: small("--optimizer", name, "--epochs", "10") for name in RATES},
+        [(name, name, ["test_accuracy"]) for name in RATES],
+        "plain CNN, 10 epochs, 4,500 images, no augmentation",
+        sweep={name: ("--lr", rates) for name, rates in RATES.items()},
+        select=["val_accuracy"],
+    ),
+    Experiment(
+        "transfer_50",
+        "50 labelled images per class on CIFAR-10 classes 5-9, from a ResNet-20 "
+        "pretrained on classes 0-4 (ImageNet weights cannot be fetched here)",
+        {"transfer": TRANSFER},
+        [
+            (arm, "transfer", ["target", "50", key])
+            for arm, key in (
+                ("scratch", "scratch"),
+                ("L-BFGS probe", "lbfgs_probe"),
+                ("SGD probe", "sgd_probe"),
+                ("head, then fine-tune top 30%", "head_then_finetune"),
+            )
+        ],  # fmt: skip
+        "ResNet-20 backbone (8 source epochs, shared by all seeds), 250 target "
+        "images; scratch: 120 epochs",
+    ),
+    Experiment(
+        "transfer_500",
+        "500 labelled images per class: where fine-tuning should pull ahead",
+        {"transfer": TRANSFER},
+        [
+            (arm, "transfer", ["target", "500", key])
+            for arm, key in (
+                ("scratch", "scratch"),
+                ("L-BFGS probe", "lbfgs_probe"),
+                ("SGD probe", "sgd_probe"),
+                ("head, then fine-tune top 30%", "head_then_finetune"),
+            )
+        ],  # fmt: skip
+        "the same runs, 2,500 target images; scratch: 15 epochs",
     ),
 ]
 
@@ -166,14 +260,17 @@ def paired(base, arm):
     return mean, t * statistics.stdev(diffs) / len(diffs) ** 0.5
 
 
-def run_one(args, experiment, run, seed):
+def run_one(args, experiment, run, seed, argv=None):
     """One recipe run (reused if finished); its metrics and command."""
-    recipe, *rest = experiment.runs[run]
-    out = os.path.join(args.out, experiment.name, run, f"seed{seed}")
+    recipe, *rest = argv or experiment.runs[run]
+    out = os.path.join(args.out, experiment.name, run.replace(" ", ""), f"seed{seed}")
+    where = [recipe] if recipe.endswith(".py") else ["recipes", f"{recipe}.py"]
+    script = os.path.join(ROOT, *where)
+    rest = [a.replace("{out}", args.out) for a in rest]
     if args.data:
         rest = [*rest, "--data", args.data]
-    command = [sys.executable, os.path.join(ROOT, "recipes", f"{recipe}.py"),
-               *rest, *args.shrink, "--seed", str(seed), "--out", out]  # fmt: skip
+    command = [sys.executable, script, *rest, *args.shrink, "--seed", str(seed),
+               "--out", out]  # fmt: skip
     path = os.path.join(out, "metrics.json")
     timing = os.path.join(out, "harness_wall_s.json")  # kept for reused runs
     if not os.path.exists(path) or json.load(open(path)).get("status") == "stopped":
@@ -190,13 +287,41 @@ def run_one(args, experiment, run, seed):
     return metrics, shown, seconds
 
 
+def sweep(args, experiment):
+    """Each run's argv at the best swept value (chosen on the first seed)."""
+    runs, chosen, wall = dict(experiment.runs), {}, 0.0
+    for run, (flag, candidates) in experiment.sweep.items():
+        scores = {}
+        for value in candidates:
+            argv = [*runs[run], flag, str(value)]
+            metrics, _, seconds = run_one(
+                args, experiment, f"{run} {flag}{value}", args.seed, argv
+            )
+            scores[value], wall = dig(metrics, experiment.select), wall + seconds
+        best = max(candidates, key=lambda v: scores[v])  # the first of ties
+        runs[run] = [*runs[run], flag, str(best)]
+        chosen[run] = {"flag": flag, "best": best, "scores": scores}
+    return runs, chosen, wall
+
+
 def measure(args, experiment):
     values = {arm: [] for arm, _, _ in experiment.arms}
-    commands, wall = {}, 0.0
+    runs, chosen, wall = sweep(args, experiment)
+    commands = {}
     for seed in range(args.seed, args.seed + args.seeds):
         results = {}
-        for run in experiment.runs:
-            metrics, command, seconds = run_one(args, experiment, run, seed)
+        for run, argv in runs.items():
+            if run in chosen:
+                tag = f"{run} {chosen[run]['flag']}{chosen[run]['best']}"
+                if seed == args.seed:  # the sweep's own run
+                    metrics, command, _ = run_one(args, experiment, tag, seed, argv)
+                    results[run] = metrics
+                    commands[run] = command.replace(f"--seed {seed}", "--seed S")
+                    commands[run] = commands[run].replace(f"seed{seed}", "seedS")
+                    continue
+                metrics, command, seconds = run_one(args, experiment, tag, seed, argv)
+            else:
+                metrics, command, seconds = run_one(args, experiment, run, seed)
             results[run] = metrics
             commands[run] = command.replace(f"--seed {seed}", "--seed S").replace(
                 f"seed{seed}", "seedS"
@@ -216,7 +341,7 @@ def measure(args, experiment):
         rows.append(row)
     seeds = list(range(args.seed, args.seed + args.seeds))
     return {"experiment": experiment.name, "rows": rows, "commands": commands,
-            "wall_s": wall, "seeds": seeds}  # fmt: skip
+            "wall_s": wall, "seeds": seeds, "sweep": chosen}  # fmt: skip
 
 
 def markdown(results, experiments, args):
@@ -245,6 +370,12 @@ def markdown(results, experiments, args):
                      ) if "diff" in row else ""  # fmt: skip
             lines.append(f"| {row['arm']} | {row['mean']:.2f} +- {row['std']:.2f} | "
                          f"{diff} | {clear} | {len(row['values'])} |")  # fmt: skip
+        for run, pick in result.get("sweep", {}).items():
+            tried = ", ".join(
+                f"{v:g}: {100 * a:.1f}" for v, a in pick["scores"].items()
+            )
+            lines += ["", f"{run}: {pick['flag']} {pick['best']:g} chosen on "
+                      f"validation accuracy (seed {args.seed}; {tried})."]  # fmt: skip
         lines += ["", f"Wall time: {result['wall_s'] / 60:.1f} min. Commands:", ""]
         lines += [f"    {c}" for c in result["commands"].values()]
         if experiment.missing:

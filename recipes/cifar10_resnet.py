@@ -37,6 +37,7 @@ class Config:
     jitter: float = 0.0  # color-jitter strength for brightness/contrast/saturation
     lighting: float = 0.0  # PCA lighting alpha_std (AlexNet: 0.1), PCA fit on train
     ema_decay: float = 0.999  # EMA of the weights per step (0: off); val_* use it
+    polyak_from: float = 0.0  # instead: running mean from this fraction (SWA)
     tta_modes: tuple = ("none", "flip", "ten_crop")  # test-time augmentation modes
     seed: int = 0  # seeds weights, shuffling and augmentation
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU, CPU)
@@ -68,6 +69,12 @@ def parse_args(argv=None) -> Config:
     parser.add_argument("--lighting", type=float, help="PCA lighting std (0: off)")
     parser.add_argument("--ema-decay", type=float, help="weight EMA decay (0: off)")
     parser.add_argument(
+        "--polyak-from",
+        type=float,
+        help="average the weights from this fraction of training on (Polyak/SWA, "
+        "BatchNorm recomputed) instead of the EMA",
+    )
+    parser.add_argument(
         "--force-resume",
         action="store_true",
         help="resume a backup in --out although its settings differ",
@@ -98,6 +105,12 @@ def parse_args(argv=None) -> Config:
             parser.error(f"--{flag} must be a finite number >= 0, got {value}")
     if args.ema_decay is not None and not 0 <= args.ema_decay < 1:
         parser.error(f"--ema-decay must be in [0, 1), got {args.ema_decay}")
+    if args.polyak_from is not None and not 0 <= args.polyak_from < 1:
+        parser.error(f"--polyak-from must be in [0, 1), got {args.polyak_from}")
+    if args.polyak_from and args.ema_decay:
+        parser.error("pass --polyak-from or --ema-decay, not both")
+    if args.polyak_from:
+        args.ema_decay = 0.0
     updates = {
         k: v
         for k, v in vars(args).items()
@@ -208,6 +221,9 @@ def train(config: Config, run, chief) -> dict:
         )
         if config.ema_decay:
             optimizer = recipekit.optimizers.EMA(optimizer, config.ema_decay)
+        elif config.polyak_from:  # the running mean from a step on (SWA)
+            start_step = round(config.polyak_from * config.epochs * steps)
+            optimizer = recipekit.optimizers.EMA(optimizer, None, start_step=start_step)
         logits = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         model.compile(optimizer, logits, metrics=["accuracy"], jit_compile=config.jit)
         loss = "sparse_categorical_crossentropy"
@@ -219,6 +235,7 @@ def train(config: Config, run, chief) -> dict:
     # log.csv redrawn every epoch; a killed run resumes from out/backup (kept
     # until metrics.json is written).
     epoch_ends = []  # the first epoch includes tracing and compilation
+    weights = "EMA" if config.ema_decay else "Polyak" if config.polyak_from else "raw"
     # Backs up each epoch whole (a kill mid-write keeps the last one) and
     # stops at the first non-finite loss, keeping the last good backup.
     backup = recipekit.callbacks.BackupAndRestore(
@@ -232,9 +249,7 @@ def train(config: Config, run, chief) -> dict:
         recipekit.callbacks.TrainingCurves(
             os.path.join(out, "curves.png"),
             csv_path=os.path.join(out, "log.csv"),
-            validation_label=(
-                "validation (EMA weights)" if config.ema_decay else "validation"
-            ),
+            validation_label=f"validation ({weights} weights)",
         ),
         backup,
     ]
@@ -259,13 +274,16 @@ def train(config: Config, run, chief) -> dict:
     recipekit.report.phase("evaluating raw weights")
     loss, accuracy = net.evaluate(**test)
     net.save(os.path.join(out, "model.keras"))
-    ema_accuracy = None
-    if config.ema_decay:
-        recipekit.report.phase("evaluating EMA weights")
+    averaged = None
+    if weights != "raw":
+        recipekit.report.phase(f"evaluating {weights} weights")
         optimizer.use_averages()
-        ema_accuracy = round(float(net.evaluate(**test)[1]), 4)
-        net.save(os.path.join(out, "model_ema.keras"))
-    weights = "EMA" if config.ema_decay else "raw"
+        if config.polyak_from:  # statistics for the averaged weights
+            batches = (x_train[i : i + 256].astype("float32")
+                       for i in range(0, len(x_train), 256))  # fmt: skip
+            recipekit.models.recompute_batch_norm(net, batches)
+        averaged = round(float(net.evaluate(**test)[1]), 4)
+        net.save(os.path.join(out, f"model_{weights.lower()}.keras"))
     recipekit.report.phase(f"TTA: {', '.join(config.tta_modes)} ({weights} weights)")
     with recipekit.distribute.locally(net) as local:  # JAX processes: each alone
         tta = recipekit.evaluate.evaluate_tta(
@@ -274,7 +292,8 @@ def train(config: Config, run, chief) -> dict:
     metrics = {
         "test_accuracy": round(float(accuracy), 4),
         "test_loss": round(float(loss), 4),
-        "ema_test_accuracy": ema_accuracy,
+        "ema_test_accuracy": averaged if config.ema_decay else None,
+        "polyak_test_accuracy": averaged if config.polyak_from else None,
         "tta_accuracy": {mode: round(acc, 4) for mode, acc in tta.items()},
         "epochs": config.stop_epoch or config.epochs,
         "wall_time_s": round(wall, 1),
@@ -288,8 +307,8 @@ def train(config: Config, run, chief) -> dict:
     }
     metrics = run.finish(metrics)  # then the backup goes: a kill before resumes
     rows = {"raw": {"none": float(accuracy)}, weights: tta}
-    names = ("metrics.json", "model.keras", "model_ema.keras", "curves.png",
-             "curves.json", "log.csv")  # fmt: skip
+    names = ("metrics.json", "model.keras", f"model_{weights.lower()}.keras",
+             "curves.png", "curves.json", "log.csv")  # fmt: skip
     recipekit.report.summary(
         rows, wall_s=wall, paths=[os.path.join(out, n) for n in names if chief]
     )

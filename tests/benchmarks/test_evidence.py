@@ -44,3 +44,34 @@ def test_dry_run_writes_the_table_and_reuses_finished_runs(tmp_path):
         again.returncode == 0
         and report.read_text().split("\n", 3)[3] == (text.split("\n", 3)[3])
     )
+
+
+def test_sweep_picks_the_best_validation_rate_on_the_first_seed(monkeypatch):
+    calls = []
+
+    def fake_run(args, experiment, run, seed, argv=None):
+        calls.append((run, seed, argv))
+        lr = float(argv[argv.index("--lr") + 1])
+        return {"val_accuracy": {0.1: 0.5, 0.3: 0.7, 1.0: 0.7}[lr]}, "cmd", 2.0
+
+    monkeypatch.setattr(evidence, "run_one", fake_run)
+    experiment = evidence.Experiment(
+        "x", "why", {"adam": ["benchmarks/small_net.py"]}, [("adam", "adam", ["a"])],
+        "budget", sweep={"adam": ("--lr", (0.1, 0.3, 1.0))}, select=["val_accuracy"],
+    )  # fmt: skip
+    args = type("Args", (), {"seed": 4})()
+    runs, chosen, wall = evidence.sweep(args, experiment)
+    # 0.3 and 1.0 tie: the first of them (the smaller rate) wins.
+    assert runs == {"adam": ["benchmarks/small_net.py", "--lr", "0.3"]}
+    assert chosen["adam"]["best"] == 0.3 and wall == 6.0
+    assert [(run, seed) for run, seed, _ in calls] == [
+        ("adam --lr0.1", 4), ("adam --lr0.3", 4), ("adam --lr1.0", 4)
+    ]  # fmt: skip
+
+
+def test_every_experiment_of_the_issue_is_there():
+    names = {e.name for e in evidence.CPU}
+    assert names >= {"averaging", "snapshot", "stochastic_depth", "regularizers",
+                     "color", "tta", "optimizers", "transfer_50", "transfer_500"}  # fmt: skip
+    optimizers = {e.name: e for e in evidence.CPU}["optimizers"]
+    assert set(optimizers.sweep) == set(optimizers.runs) and optimizers.select
