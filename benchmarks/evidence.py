@@ -260,10 +260,21 @@ def paired(base, arm):
     return mean, t * statistics.stdev(diffs) / len(diffs) ** 0.5
 
 
+def folder(experiment, run, argv):
+    """Where a run writes: the first experiment's with the same command, so that
+    experiments reading one run (averaging and TTA) share it."""
+    for other in CPU:
+        for name, other_argv in other.runs.items():
+            if other_argv == argv:
+                return os.path.join(other.name, name)
+    return os.path.join(experiment.name, run.replace(" ", ""))
+
+
 def run_one(args, experiment, run, seed, argv=None):
     """One recipe run (reused if finished); its metrics and command."""
-    recipe, *rest = argv or experiment.runs[run]
-    out = os.path.join(args.out, experiment.name, run.replace(" ", ""), f"seed{seed}")
+    argv = argv or experiment.runs[run]
+    recipe, *rest = argv
+    out = os.path.join(args.out, folder(experiment, run, argv), f"seed{seed}")
     where = [recipe] if recipe.endswith(".py") else ["recipes", f"{recipe}.py"]
     script = os.path.join(ROOT, *where)
     rest = [a.replace("{out}", args.out) for a in rest]

@@ -71,7 +71,15 @@ def test_sweep_picks_the_best_validation_rate_on_the_first_seed(monkeypatch):
 
 def test_every_experiment_of_the_issue_is_there():
     names = {e.name for e in evidence.CPU}
-    assert names >= {"averaging", "snapshot", "stochastic_depth", "regularizers",
-                     "color", "tta", "optimizers", "transfer_50", "transfer_500"}  # fmt: skip
+    assert names >= {"averaging", "snapshot", "stochastic_depth", "regularizers"}
+    assert names >= {"color", "tta", "optimizers", "transfer_50", "transfer_500"}
     optimizers = {e.name: e for e in evidence.CPU}["optimizers"]
     assert set(optimizers.sweep) == set(optimizers.runs) and optimizers.select
+
+
+def test_experiments_reading_the_same_command_share_its_runs():
+    tta = {e.name: e for e in evidence.CPU}["tta"]
+    assert evidence.folder(tta, "resnet", tta.runs["resnet"]) == os.path.join(
+        "averaging", "resnet"
+    )
+    assert evidence.folder(tta, "x", ["other"]) == os.path.join("tta", "x")
