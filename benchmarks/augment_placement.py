@@ -64,15 +64,13 @@ def tf_data_fit(net, x, y, args):
 
 def device_fit(net, x, y, args):
     """The device path: (index, epoch) pairs in, augmentation in the step."""
-    images = recipekit.augment.DeviceImages(
+    images = recipekit.data.DeviceImages(
         len(x), x.shape[1:], images=x, flip="random", translate=args.translate, seed=0
     )
     pairs = keras.Input((2,), dtype="int32")
     model = keras.Model(pairs, net(images(pairs)))
     compile_(model, args)
-    positions, inputs = recipekit.augment.epoch_indices(
-        len(x), args.batch_size, 2, seed=0
-    )
+    positions, inputs = recipekit.data.epoch_indices(len(x), args.batch_size, 2, seed=0)
     return lambda timer: model.fit(
         inputs, y[positions], batch_size=args.batch_size, epochs=2, verbose=0,
         steps_per_epoch=len(x) // args.batch_size, shuffle=False, callbacks=[timer],

@@ -27,7 +27,7 @@ for seed in (1, 2, 3):
     if keras.backend.backend() == "tensorflow":
         net.save_weights(path)
     net.load_weights(path)
-    positions, _ = recipekit.augment.epoch_indices(len(x), 128, 1, seed)
+    positions, _ = recipekit.data.epoch_indices(len(x), 128, 1, seed)
     net.compile(keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
                 "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = net.fit(x[positions].astype("float32"), y[positions], batch_size=128,

@@ -41,7 +41,7 @@ def worker(arm, steps):
     batch, count = 1024, 1024 * steps
     images = np.random.default_rng(0).integers(0, 256, (count, 32, 32, 3), np.uint8)
     net = recipekit.models.fast_cifar_net(10, mean=[125.0] * 3, std=[63.0] * 3)
-    data = recipekit.augment.DeviceImages(
+    data = recipekit.data.DeviceImages(
         count, (32, 32, 3), images=images, flip="alternating", translate=2
     )
     model = data.training_model(net)
@@ -58,7 +58,7 @@ def worker(arm, steps):
         keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.2),
         jit_compile=settings["jit"] or "auto",
     )
-    positions, inputs = recipekit.augment.epoch_indices(count, batch, 3, 0)
+    positions, inputs = recipekit.data.epoch_indices(count, batch, 3, 0)
     targets = np.eye(10, dtype="float32")[np.arange(count) % 10][positions]
     ends = []
     timer = keras.callbacks.LambdaCallback(

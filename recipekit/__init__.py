@@ -5,14 +5,14 @@
 JAX or PyTorch backend: the parts that are tf.data by nature import TensorFlow
 when they are first used (`recipekit.data.pipeline`, `augment.albumentations_map`).
 `recipekit.transfer` and `recipekit.tour` are imported when first used.
+
+`import recipekit` does nothing but import: the quiet start-up the recipes
+and `recipekit-tta` use is their own call (`recipekit_cli.quiet_start()`).
 """
 
 import importlib
 
-from recipekit import _startup
-
 try:
-    _startup.start_keras()  # before anything imports Keras: recipekit/_startup.py
     import keras  # noqa: F401  (and with it the backend KERAS_BACKEND names)
 except ModuleNotFoundError as _error:
     raise ImportError(

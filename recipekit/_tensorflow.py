@@ -10,6 +10,6 @@ def tensorflow(what):
             f"{what} is part of recipekit's tf.data path and needs TensorFlow "
             "(`pip install tensorflow`). Without it, load data with "
             "recipekit.data.load_arrays and augment on the device with "
-            "recipekit.augment.DeviceImages (any Keras backend)."
+            "recipekit.data.DeviceImages (any Keras backend)."
         ) from error
     return tf

@@ -5,19 +5,18 @@ learning rate 0.1 divided by 10 at 50% and 75% of training, pad-4 reflect crop a
 horizontal flip, per-channel normalisation. The paper trains 64k iterations
 (about 182 epochs) and reports 8.75% test error for ResNet-20 (91.25% accuracy).
 
-Measured here (see benchmarks/HISTORY.md for the full table):
-- `--quick` (ResNet-20, 10 epochs on the 5,000-image embedded sample), 2 CPU cores:
-  see HISTORY.md.
+Measured results: benchmarks/RESULTS.md and benchmarks/EVIDENCE.md.
 
     python recipes/cifar10_resnet.py --quick              # minutes, offline
     python recipes/cifar10_resnet.py --data cifar10       # TFDS, full schedule
     python recipes/cifar10_resnet.py --data ../shared/data/cifar10-jpeg.tar.gz
 """
 
-import argparse
 import dataclasses
 import os
 import time
+
+import recipekit_cli
 
 SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 
@@ -51,20 +50,19 @@ FREE = ("out", "stop_epoch", "force_resume")
 
 
 def parse_args(argv=None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = recipekit_cli.recipe_parser(
+        __doc__, Config, quick="10 epochs on the embedded sample"
+    )
     parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
     parser.add_argument("--depth", type=int, help="ResNet depth 6n+2 (default 20)")
     parser.add_argument("--epochs", type=int, help="training epochs (default 182)")
     parser.add_argument("--batch-size", type=int, help="batch size (default 128)")
-    parser.add_argument("--out", help="output folder (default runs/cifar10_resnet)")
-    parser.add_argument(
-        "--quick", action="store_true", help="10 epochs on the embedded sample"
-    )
     parser.add_argument(
         "--precision", choices=("float32", "mixed_float16", "mixed_bfloat16")
     )
-    parser.add_argument("--jit", action="store_true", help="XLA-compile training")
-    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument(
+        "--jit", action="store_true", default=None, help="XLA-compile training"
+    )
     parser.add_argument("--jitter", type=float, help="color-jitter strength (0: off)")
     parser.add_argument("--lighting", type=float, help="PCA lighting std (0: off)")
     parser.add_argument("--ema-decay", type=float, help="weight EMA decay (0: off)")
@@ -74,55 +72,25 @@ def parse_args(argv=None) -> Config:
         help="average the weights from this fraction of training on (Polyak/SWA, "
         "BatchNorm recomputed) instead of the EMA",
     )
-    parser.add_argument(
-        "--force-resume",
-        action="store_true",
-        help="resume a backup in --out although its settings differ",
-    )
-    parser.add_argument(
-        "--verbose",
-        action="store_true",
-        help="keep TensorFlow's start-up log lines; tracebacks on errors",
-    )
-    args = parser.parse_args(argv)
-    if args.verbose:
-        os.environ["RECIPEKIT_VERBOSE"] = "1"  # read by recipekit/_startup.py
-    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error(f"--out {args.out!r} is a file; pass a folder")
-    if args.seed is not None and not 0 <= args.seed < 2**32:
-        parser.error(f"--seed must be in [0, 2**32), got {args.seed}")
-    config = Config()
-    if args.quick:
-        config = dataclasses.replace(config, data=SAMPLE, epochs=10)
+    checks = dict(epochs="[1, inf)", batch_size="[1, inf)", jitter="[0, inf)")
+    checks.update(lighting="[0, inf)", ema_decay="[0, 1)", polyak_from="[0, 1)")
+    args = recipekit_cli.parse_recipe_args(parser, argv, checks)
     if args.depth is not None and (args.depth < 8 or (args.depth - 2) % 6):
         parser.error(f"--depth must be 6n + 2 (20, 32, 44, 56, 110), got {args.depth}")
-    for flag in ("epochs", "batch_size"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            parser.error(f"--{flag.replace('_', '-')} must be >= 1")
-    for flag in ("jitter", "lighting"):
-        value = getattr(args, flag)
-        if value is not None and not 0 <= value < float("inf"):  # NaN fails too.
-            parser.error(f"--{flag} must be a finite number >= 0, got {value}")
-    if args.ema_decay is not None and not 0 <= args.ema_decay < 1:
-        parser.error(f"--ema-decay must be in [0, 1), got {args.ema_decay}")
-    if args.polyak_from is not None and not 0 <= args.polyak_from < 1:
-        parser.error(f"--polyak-from must be in [0, 1), got {args.polyak_from}")
     if args.polyak_from and args.ema_decay:
         parser.error("pass --polyak-from or --ema-decay, not both")
     if args.polyak_from:
         args.ema_decay = 0.0
-    updates = {
-        k: v
-        for k, v in vars(args).items()
-        if v is not None and k in Config.__dataclass_fields__ and v is not False
-    }
-    return dataclasses.replace(config, **updates)
+    config = Config()
+    if args.quick:
+        config = dataclasses.replace(config, data=SAMPLE, epochs=10)
+    return recipekit_cli.updated(config, args)
 
 
 if __name__ == "__main__":
     CONFIG = parse_args()  # --help and bad flags answer before Keras starts
+    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
 
-# recipekit first: it starts Keras without TensorFlow's start-up noise.
 import recipekit
 
 # isort: split
@@ -165,15 +133,10 @@ def train(config: Config, run, chief) -> dict:
     x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
     x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
     mean, std = recipekit.data.channel_stats(x_train)
-    steps = len(x_train) // config.batch_size
-    if steps < 1:
-        raise ValueError(
-            f"{config.data!r} has {len(x_train)} training images, fewer than one "
-            f"batch of {config.batch_size}; pass a smaller --batch-size."
-        )
+    steps = recipekit.run.steps_per_epoch(config.data, len(x_train), config.batch_size)
     # Keras needs a batch to build even when a backup says training is over.
     start_epoch = min(run.resume_epoch, config.epochs - 1)
-    positions, pairs = recipekit.augment.epoch_indices(
+    positions, pairs = recipekit.data.epoch_indices(
         len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
     )
     pca = recipekit.augment.fit_pca_lighting(x_train) if config.lighting else None
@@ -194,7 +157,7 @@ def train(config: Config, run, chief) -> dict:
             synchronized_batch_norm=keras.backend.backend() == "tensorflow"
             and strategy.num_replicas_in_sync > 1,
         )
-        images = recipekit.augment.DeviceImages(
+        images = recipekit.data.DeviceImages(
             len(x_train), x_train.shape[1:], images=x_train, flip="random",
             translate=4, seed=config.seed, name="training_set",
         )  # fmt: skip

@@ -14,10 +14,11 @@ benchmarks/HISTORY.md.
     python recipes/cifar_snapshot_ensemble.py --data cifar10 --depth 110
 """
 
-import argparse
 import dataclasses
 import os
 import time
+
+import recipekit_cli
 
 SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 
@@ -41,51 +42,31 @@ class Config:
 # Settings a resumed run may change: where it writes, the resume itself.
 FREE = ("out", "force_resume")
 
+# Each flag's allowed values, checked before Keras starts.
+CHECKS = {"epochs": "[1, inf)", "snapshots": "[1, inf)", "lr_max": "(0, inf)"}
+
 
 def parse_args(argv=None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = recipekit_cli.recipe_parser(
+        __doc__, Config, quick="6 epochs, 3 snapshots, bundled sample"
+    )
     parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
     parser.add_argument("--depth", type=int, help="ResNet depth 6n+2 (default 20)")
     parser.add_argument("--epochs", type=int, help="epochs per run (default 300)")
     parser.add_argument("--snapshots", type=int, help="cycles / snapshots (default 6)")
     parser.add_argument("--lr-max", type=float, help="cycle start rate (default 0.2)")
-    parser.add_argument("--out", help="output folder")
-    parser.add_argument("--seed", type=int, help="random seed (default 0)")
-    parser.add_argument(
-        "--quick", action="store_true", help="6 epochs, 3 snapshots, bundled sample"
-    )
     parser.add_argument(
         "--independent",
         action="store_true",
         default=None,
         help="also train M independent models of epochs/M each (equal cost), ensembled",
     )
-    parser.add_argument(
-        "--force-resume",
-        action="store_true",
-        default=None,
-        help="resume the backups in --out although their settings differ",
-    )
-    parser.add_argument(
-        "--verbose",
-        action="store_true",
-        help="keep TensorFlow's start-up log lines; tracebacks on errors",
-    )
-    args = parser.parse_args(argv)
-    if args.seed is not None and not 0 <= args.seed < 2**32:
-        parser.error(f"--seed must be in [0, 2**32), got {args.seed}")
-    if args.verbose:
-        os.environ["RECIPEKIT_VERBOSE"] = "1"  # read by recipekit/_startup.py
-    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error(f"--out {args.out!r} is a file; pass a folder")
+    args = recipekit_cli.parse_recipe_args(parser, argv, CHECKS)
     config = Config()
     if args.quick:
         config = dataclasses.replace(config, data=SAMPLE, epochs=6, snapshots=3)
     if args.depth is not None and (args.depth < 8 or (args.depth - 2) % 6):
         parser.error(f"--depth must be 6n + 2 (20, 32, 44, 56, 110), got {args.depth}")
-    for flag in ("epochs", "snapshots"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            parser.error(f"--{flag} must be >= 1")
     epochs = args.epochs or config.epochs
     snapshots = args.snapshots or config.snapshots
     if epochs % snapshots:
@@ -93,20 +74,13 @@ def parse_args(argv=None) -> Config:
             f"--epochs ({epochs}) must be a multiple of --snapshots ({snapshots}): "
             "snapshot cycles are whole epochs"
         )
-    if args.lr_max is not None and not 0 < args.lr_max < float("inf"):
-        parser.error(f"--lr-max must be a finite number > 0, got {args.lr_max}")
-    updates = {
-        k: v
-        for k, v in vars(args).items()
-        if v is not None and k in Config.__dataclass_fields__
-    }
-    return dataclasses.replace(config, **updates)
+    return recipekit_cli.updated(config, args)
 
 
 if __name__ == "__main__":
     CONFIG = parse_args()  # --help and bad flags answer before Keras starts
+    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
 
-# recipekit first: it starts Keras without TensorFlow's start-up noise.
 import recipekit
 
 # isort: split
@@ -124,7 +98,7 @@ def train(config, name, schedule, data, classes, mean, std, snapshot_dir=None):
     # Every epoch's batches depend on (seed, epoch) alone: a resumed run gets
     # what the killed run would have.
     start_epoch = min(recipekit.callbacks.backup_epoch(backup_dir), config.epochs - 1)
-    positions, pairs = recipekit.augment.epoch_indices(
+    positions, pairs = recipekit.data.epoch_indices(
         len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
     )
     with recipekit.distribute.strategy().scope():
@@ -132,7 +106,7 @@ def train(config, name, schedule, data, classes, mean, std, snapshot_dir=None):
             config.depth, classes, mean=mean, std=std,
             weight_decay=config.weight_decay,
         )  # fmt: skip
-        images = recipekit.augment.DeviceImages(
+        images = recipekit.data.DeviceImages(
             len(x_train), x_train.shape[1:], images=x_train, flip="random",
             translate=4, seed=config.seed, name="training_set",
         )  # fmt: skip
@@ -201,12 +175,7 @@ def train_both(config: Config, run) -> dict:
     x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
     x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
     mean, std = recipekit.data.channel_stats(x_train)
-    steps = len(x_train) // config.batch_size
-    if steps < 1:
-        raise ValueError(
-            f"{config.data!r} has {len(x_train)} training images, fewer than one "
-            f"batch of {config.batch_size}; pass a smaller --batch-size."
-        )
+    steps = recipekit.run.steps_per_epoch(config.data, len(x_train), config.batch_size)
     data = ((x_train, y_train), (x_test, y_test))
     inputs = (data, len(class_names), mean, std)
     test = {"x": x_test, "y": y_test, "batch_size": 512, "verbose": 0}

@@ -15,10 +15,11 @@ flow. Measured results: benchmarks/HISTORY.md.
     python recipes/cifar_stochastic_depth.py --data cifar10        # the paper's run
 """
 
-import argparse
 import dataclasses
 import os
 import time
+
+import recipekit_cli
 
 SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 PAPER_ERROR = {"without": 0.0641, "with": 0.0525}  # ResNet-110, CIFAR-10
@@ -42,60 +43,33 @@ class Config:
 # Settings a resumed run may change: where it writes, the resume itself.
 FREE = ("out", "force_resume")
 
+# Each flag's allowed values, checked before Keras starts.
+CHECKS = {"epochs": "[1, inf)", "batch_size": "[1, inf)", "final_rate": "[0, 1)"}
+
 
 def parse_args(argv=None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = recipekit_cli.recipe_parser(
+        __doc__, Config, quick="ResNet-20, 4 epochs, bundled sample"
+    )
     parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
     parser.add_argument("--depth", type=int, help="ResNet depth 6n+2 (default 110)")
     parser.add_argument("--epochs", type=int, help="epochs per run (default 500)")
     parser.add_argument("--final-rate", type=float, help="last block's drop rate")
     parser.add_argument("--mode", choices=("row", "batch"), help="drop granularity")
     parser.add_argument("--batch-size", type=int, help="images per step (128)")
-    parser.add_argument("--out", help="output folder")
-    parser.add_argument("--seed", type=int, help="random seed (default 0)")
-    parser.add_argument(
-        "--quick", action="store_true", help="ResNet-20, 4 epochs, bundled sample"
-    )
-    parser.add_argument(
-        "--force-resume",
-        action="store_true",
-        default=None,
-        help="resume the backups in --out although their settings differ",
-    )
-    parser.add_argument(
-        "--verbose",
-        action="store_true",
-        help="keep TensorFlow's start-up log lines; tracebacks on errors",
-    )
-    args = parser.parse_args(argv)
-    if args.seed is not None and not 0 <= args.seed < 2**32:
-        parser.error(f"--seed must be in [0, 2**32), got {args.seed}")
-    if args.verbose:
-        os.environ["RECIPEKIT_VERBOSE"] = "1"  # read by recipekit/_startup.py
-    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error(f"--out {args.out!r} is a file; pass a folder")
+    args = recipekit_cli.parse_recipe_args(parser, argv, CHECKS)
     config = Config()
     if args.quick:
         config = dataclasses.replace(config, data=SAMPLE, depth=20, epochs=4)
     if args.depth is not None and (args.depth < 8 or (args.depth - 2) % 6):
         parser.error(f"--depth must be 6n + 2 (20, 32, 44, 56, 110), got {args.depth}")
-    for flag in ("epochs", "batch_size"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            parser.error(f"--{flag.replace('_', '-')} must be >= 1")
-    if args.final_rate is not None and not 0 <= args.final_rate < 1:
-        parser.error(f"--final-rate must be in [0, 1), got {args.final_rate}")
-    updates = {
-        k: v
-        for k, v in vars(args).items()
-        if v is not None and k in Config.__dataclass_fields__
-    }
-    return dataclasses.replace(config, **updates)
+    return recipekit_cli.updated(config, args)
 
 
 if __name__ == "__main__":
     CONFIG = parse_args()  # --help and bad flags answer before Keras starts
+    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
 
-# recipekit first: it starts Keras without TensorFlow's start-up noise.
 import recipekit
 
 # isort: split
@@ -113,7 +87,7 @@ def train_one(config, rate, train, test, mean, std, num_classes):
     # Every epoch's batches depend on (seed, epoch) alone: a resumed run gets
     # what the killed run would have.
     start_epoch = min(recipekit.callbacks.backup_epoch(backup_dir), config.epochs - 1)
-    positions, pairs = recipekit.augment.epoch_indices(
+    positions, pairs = recipekit.data.epoch_indices(
         len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
     )
     with recipekit.distribute.strategy().scope():
@@ -126,7 +100,7 @@ def train_one(config, rate, train, test, mean, std, num_classes):
             stochastic_depth_rate=rate,
             stochastic_depth_mode=config.mode,
         )
-        images = recipekit.augment.DeviceImages(
+        images = recipekit.data.DeviceImages(
             len(x_train), x_train.shape[1:], images=x_train, flip="random",
             translate=4, seed=config.seed, name="training_set",
         )  # fmt: skip

@@ -13,10 +13,11 @@ momentum under step, exponential and cosine decay. Writes one PNG per surface,
     python recipes/optimizers_tour.py --data ../shared/data/cifar10-jpeg.tar.gz
 """
 
-import argparse
 import dataclasses
 import os
 import time
+
+import recipekit_cli
 
 SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 LABELS = {"sgd": "SGD", "momentum": "SGD+momentum", "nesterov": "Nesterov",
@@ -41,41 +42,27 @@ class Config:
     out: str = "runs/optimizers_tour"  # PNGs and results.json
 
 
+# Each flag's allowed values, checked before Keras starts.
+CHECKS = {"epochs": "[1, inf)"}
+
+
 def parse_args(argv=None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = recipekit_cli.recipe_parser(
+        __doc__, Config, quick="3 epochs on the bundled sample"
+    )
     parser.add_argument("--data", help="CIFAR source (TFDS name, folder, archive)")
     parser.add_argument("--epochs", type=int, help="epochs per optimizer (default 15)")
-    parser.add_argument("--out", help="output folder")
-    parser.add_argument(
-        "--quick", action="store_true", help="3 epochs on the bundled sample"
-    )
-    parser.add_argument(
-        "--verbose",
-        action="store_true",
-        help="keep TensorFlow's start-up log lines; tracebacks on errors",
-    )
-    args = parser.parse_args(argv)
-    if args.verbose:
-        os.environ["RECIPEKIT_VERBOSE"] = "1"  # read by recipekit/_startup.py
-    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error(f"--out {args.out!r} is a file; pass a folder")
+    args = recipekit_cli.parse_recipe_args(parser, argv, CHECKS)
     config = Config()
     if args.quick:
         config = dataclasses.replace(config, data=SAMPLE, epochs=3)
-    if args.epochs is not None and args.epochs < 1:
-        parser.error("--epochs must be >= 1")
-    updates = {
-        k: v
-        for k, v in vars(args).items()
-        if v is not None and k in Config.__dataclass_fields__
-    }
-    return dataclasses.replace(config, **updates)
+    return recipekit_cli.updated(config, args)
 
 
 if __name__ == "__main__":
     CONFIG = parse_args()  # --help and bad flags answer before Keras starts
+    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
 
-# recipekit first: it starts Keras without TensorFlow's start-up noise.
 import recipekit
 
 # isort: split
@@ -155,7 +142,7 @@ def cifar_part(config):
     x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
     mean, std = recipekit.data.channel_stats(x_train)
     steps_per_epoch = len(x_train) // config.batch_size
-    positions, pairs = recipekit.augment.epoch_indices(
+    positions, pairs = recipekit.data.epoch_indices(
         len(x_train), config.batch_size, config.epochs, config.seed
     )
     steps = config.epochs * steps_per_epoch
@@ -179,7 +166,7 @@ def cifar_part(config):
         recipekit.report.phase(f"CIFAR {i + 1}/{len(runs)}: {label}")
         keras.utils.set_random_seed(config.seed)
         net = small_cnn(len(names), mean, std)
-        images = recipekit.augment.DeviceImages(
+        images = recipekit.data.DeviceImages(
             len(x_train), x_train.shape[1:], images=x_train, flip="random",
             translate=4, seed=config.seed,
         )  # fmt: skip

@@ -21,10 +21,11 @@ accuracy in `metrics.json`.
 (the last one uses the CIFAR backbone that benchmarks/transfer.py pretrains).
 """
 
-import argparse
 import dataclasses
 import os
 import time
+
+import recipekit_cli
 
 SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 SCENARIOS = ("linear", "finetune", "deep", "auto")
@@ -53,8 +54,15 @@ class Config:
     out: str = "runs/transfer_learning"  # metrics.json and model.keras
 
 
+# Each flag's allowed values, checked before Keras starts.
+CHECKS = {"image_size": "[1, inf)", "head_epochs": "[0, inf)",
+          "finetune_epochs": "[0, inf)", "train_images": "[0, inf)"}  # fmt: skip
+
+
 def parse_args(argv=None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = recipekit_cli.recipe_parser(
+        __doc__, Config, quick="500 sample images, 32 px, random weights"
+    )
     parser.add_argument("--data", help="TFDS name, image folder or archive")
     parser.add_argument("--backbone", choices=BACKBONES)
     parser.add_argument("--weights", help="imagenet, a backbone weights file, or none")
@@ -63,20 +71,7 @@ def parse_args(argv=None) -> Config:
     parser.add_argument("--head-epochs", type=int)
     parser.add_argument("--finetune-epochs", type=int)
     parser.add_argument("--train-images", type=int, help="use only this many")
-    parser.add_argument("--out", help="output folder")
-    parser.add_argument(
-        "--quick", action="store_true", help="500 sample images, 32 px, random weights"
-    )
-    parser.add_argument(
-        "--verbose",
-        action="store_true",
-        help="keep TensorFlow's start-up log lines; tracebacks on errors",
-    )
-    args = parser.parse_args(argv)
-    if args.verbose:
-        os.environ["RECIPEKIT_VERBOSE"] = "1"  # read by recipekit/_startup.py
-    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error(f"--out {args.out!r} is a file; pass a folder")
+    args = recipekit_cli.parse_recipe_args(parser, argv, CHECKS)
     config = Config()
     if args.quick:
         config = dataclasses.replace(
@@ -84,22 +79,13 @@ def parse_args(argv=None) -> Config:
             train_images=500, head_epochs=2, finetune_epochs=2, batch_size=64,
             backbone="cifar_resnet20",
         )  # fmt: skip
-    for flag in ("image_size", "head_epochs", "finetune_epochs", "train_images"):
-        value = getattr(args, flag)
-        if value is not None and value < (1 if flag == "image_size" else 0):
-            parser.error(f"--{flag.replace('_', '-')} must be positive")
-    updates = {
-        k: v
-        for k, v in vars(args).items()
-        if v is not None and k in Config.__dataclass_fields__
-    }
-    return dataclasses.replace(config, **updates)
+    return recipekit_cli.updated(config, args)
 
 
 if __name__ == "__main__":
     CONFIG = parse_args()  # --help and bad flags answer before Keras starts
+    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
 
-# recipekit first: it starts Keras without TensorFlow's start-up noise.
 import recipekit
 
 # isort: split

@@ -53,7 +53,7 @@ def test_the_jax_path_runs_with_tensorflow_blocked(tmp_path):
         mean, std = recipekit.data.channel_stats(x)
         net = recipekit.models.fast_cifar_net(10, widths=(8, 8, 8), mean=mean, std=std)
         net.get_layer("whitening").adapt((x[:200] - mean) / std)
-        data = recipekit.augment.DeviceImages(1000, (32, 32, 3), images=x, seed=0)
+        data = recipekit.data.DeviceImages(1000, (32, 32, 3), images=x, seed=0)
         inputs = keras.Input((2,), dtype="int32")
         model = keras.Model(inputs, net(data(inputs)))
         sgd = keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True)
@@ -62,7 +62,7 @@ def test_the_jax_path_runs_with_tensorflow_blocked(tmp_path):
         )
         model.compile(optimizer, keras.losses.SparseCategoricalCrossentropy(
             from_logits=True))
-        positions, pairs = recipekit.augment.epoch_indices(1000, 100, 1, seed=0)
+        positions, pairs = recipekit.data.epoch_indices(1000, 100, 1, seed=0)
         model.fit(pairs, y[positions], batch_size=100, verbose=0)
         tta = recipekit.evaluate.evaluate_tta(
             net, (x[:100], y[:100]), ("none", "flip_translate"), verbose=0)
@@ -172,3 +172,12 @@ def test_a_model_saved_here_predicts_the_same_on_jax_and_torch(tmp_path):
         assert report["backend"] == backend
         for name, want in expected.items():
             np.testing.assert_allclose(report[name], want, rtol=1e-4, atol=1e-4)
+
+
+def test_describe_names_the_device_and_no_private_class():
+    import recipekit
+
+    line = recipekit.distribute.describe()
+    assert "_Default" not in line, line
+    assert "CPU" in line or "cpu" in line.lower(), line
+    assert "1 replica" in line or "one replica" in line, line

@@ -306,7 +306,7 @@ ERRORS = [
     ),
     (
         "a batch larger than the data",
-        lambda t: recipekit.augment.epoch_indices(100, 1000, 1, seed=0),
+        lambda t: recipekit.data.epoch_indices(100, 1000, 1, seed=0),
         ValueError,
         r"100 images are fewer than one batch of 1000",
     ),

@@ -24,10 +24,10 @@ RUNNABLE = [
     optimizers.Lookahead,
     optimizers.Muon,
     optimizers.orthogonalize,
-    augment.DeviceImages,
-    augment.DeviceImages.training_model,
+    data.DeviceImages,
+    data.DeviceImages.training_model,
     augment.translate,
-    augment.epoch_indices,
+    data.epoch_indices,
     augment.pad_random_crop,
     augment.random_flip,
     augment.alternating_flip,
@@ -65,8 +65,8 @@ def test_docstring_example_runs(obj):
     globs.update({name: getattr(optimizers, name) for name in optimizers.__all__})
     globs.update({name: getattr(evaluate, name) for name in evaluate.__all__})
     globs.update({name: getattr(report, name) for name in report.__all__})
-    globs.update(DeviceImages=augment.DeviceImages, translate=augment.translate,
-                 epoch_indices=augment.epoch_indices, sublayers=models.sublayers,
+    globs.update(DeviceImages=data.DeviceImages, translate=augment.translate,
+                 epoch_indices=data.epoch_indices, sublayers=models.sublayers,
                  SnapshotEnsemble=callbacks.SnapshotEnsemble,
                  RunFolder=recipekit.run.RunFolder)  # fmt: skip
     finder = doctest.DocTestFinder(recurse=False)

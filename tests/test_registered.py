@@ -33,7 +33,7 @@ LAYERS = {
                            image(), False),
     "ZeroPadShortcut": (lambda: recipekit.models.ZeroPadShortcut(6, 2), image(), False),
     "PatchWhitening": (lambda: recipekit.models.PatchWhitening(2), image(), False),
-    "DeviceImages": (lambda: recipekit.augment.DeviceImages(
+    "DeviceImages": (lambda: recipekit.data.DeviceImages(
         4, (8, 8, 3), images=image((4, 8, 8, 3)).astype("uint8"), seed=1),
         np.array([[0, 0], [3, 1]], "int32"), False),
     "TTAViews": (lambda: recipekit.evaluate.TTAViews("flip_translate"), image(), False),

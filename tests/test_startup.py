@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from recipekit import _startup
+from recipekit_cli import _startup
 
 # The lines TensorFlow 2.21 printed at import and first device listing on a
 # 2-core CPU machine (2026-11-30).
@@ -80,3 +80,34 @@ def test_import_without_the_backend_names_the_extra_to_install():
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError: recipekit needs Keras and one Keras backend")
     assert "'tensorflow' is not installed" in last and "recipekit[jax]" in last
+
+
+def _python(code, **env):
+    import subprocess
+    import sys
+
+    environ = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    environ.update(env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, env=environ, timeout=300)  # fmt: skip
+
+
+def test_import_recipekit_does_nothing_but_import():
+    # No TensorFlow under JAX, no environment change, no stderr capture: a
+    # line written to fd 2 during the import goes straight through.
+    done = _python(
+        "import os, sys; import keras; os.write(2, b'before\\n'); "
+        "before = dict(os.environ); import recipekit; "
+        "assert 'tensorflow' not in sys.modules, 'tensorflow imported'; "
+        "assert dict(os.environ) == before, 'environment changed'",
+        KERAS_BACKEND="jax",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.startswith("before\n")
+
+
+def test_quiet_start_is_the_commands_own_call():
+    done = _python("import recipekit_cli; recipekit_cli.quiet_start(); import os; "
+                   "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])")  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip() == "1"
+    assert "oneDNN" not in done.stderr and "cuda drivers" not in done.stderr

@@ -13,7 +13,6 @@ from recipekit._tensorflow import tensorflow
 from recipekit.augment._color import color_jitter
 from recipekit.augment._color_jitter_layer import ColorJitter
 from recipekit.augment._crop import pad_random_crop
-from recipekit.augment._device_images import DeviceImages, epoch_indices, translate
 from recipekit.augment._flip import alternating_flip, random_flip
 from recipekit.augment._lighting import IMAGENET_PCA, fit_pca_lighting, pca_lighting
 from recipekit.augment._pca_lighting_layer import PCALighting
@@ -22,6 +21,7 @@ from recipekit.augment._preview import preview
 from recipekit.augment._random_pad_crop_layer import RandomPadCrop
 from recipekit.augment._random_resized_crop_layer import RandomResizedCrop
 from recipekit.augment._resized_crop import random_resized_crop
+from recipekit.augment._translate import translate
 
 # The tf.data-only path: names -> the module that defines them.
 _TF_DATA = {"albumentations_map": "_albumentations"}
@@ -29,7 +29,6 @@ _TF_DATA = {"albumentations_map": "_albumentations"}
 __all__ = [
     "IMAGENET_PCA",
     "ColorJitter",
-    "DeviceImages",
     "PCALighting",
     "Policy",
     "RandomPadCrop",
@@ -38,7 +37,6 @@ __all__ = [
     "alternating_flip",
     "cifar_policy",
     "color_jitter",
-    "epoch_indices",
     "fit_pca_lighting",
     "imagenet_policy",
     "pad_random_crop",

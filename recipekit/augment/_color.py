@@ -4,10 +4,10 @@ import keras
 import numpy as np
 
 from recipekit import _random
+from recipekit._checks import check_factor
 from recipekit.augment._backend import ops_for
-from recipekit.augment._checks import (
+from recipekit.augment._images import (
     batch_size,
-    check_factor,
     check_images,
     check_value_range,
     to_unit,

@@ -2,7 +2,7 @@
 
 import keras
 
-from recipekit.augment._checks import check_factor
+from recipekit._checks import check_factor
 from recipekit.augment._color import jitter_unit
 from recipekit.augment._layer_base import UnitRangeLayer
 

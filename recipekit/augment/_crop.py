@@ -1,8 +1,9 @@
 """Per-image random crops from a padded copy: the CIFAR "pad 4, crop 32" recipe."""
 
 from recipekit import _random
+from recipekit._checks import is_integer
 from recipekit.augment._backend import ops_for
-from recipekit.augment._checks import batch_size, check_images
+from recipekit.augment._images import batch_size, check_images
 
 PAD_MODES = ("reflect", "symmetric", "constant")
 
@@ -10,7 +11,7 @@ PAD_MODES = ("reflect", "symmetric", "constant")
 def check_padding(padding, mode, image_size=None):
     """Validates `padding` (an int >= 0) and `mode` (one of PAD_MODES); reflect
     padding must be smaller than both sides of `image_size` (height, width)."""
-    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
+    if not is_integer(padding) or padding < 0:
         raise ValueError(
             f"Argument `padding` must be an integer >= 0. Received: padding={padding!r}"
         )

@@ -1,8 +1,9 @@
 """Per-image horizontal flips: random, or derandomized (alternating)."""
 
 from recipekit import _random
+from recipekit._checks import is_integer
 from recipekit.augment._backend import ops_for
-from recipekit.augment._checks import batch_size, check_images
+from recipekit.augment._images import batch_size, check_images
 
 
 def flip_where(ops, images, mirror):
@@ -74,7 +75,7 @@ def alternating_flip(images, indices, epoch, seed=0):
             "Argument `indices` must be a 1-D integer tensor, one id per image. "
             f"Received dtype {indices.dtype}, shape {tuple(indices.shape)}"
         )
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if not is_integer(seed):
         raise ValueError(f"Argument `seed` must be an int. Received: seed={seed!r}")
     key = _random.make_key(ops, seed)
     coin = ops.bitwise_and(_random.mix(ops, ops.cast(indices, "int32") + key), 1)

@@ -3,8 +3,9 @@
 import keras
 
 from recipekit import _random
+from recipekit._checks import is_integer
 from recipekit.augment._backend import DataLayer, next_seed, ops_for
-from recipekit.augment._checks import check_value_range, to_unit
+from recipekit.augment._images import check_value_range, to_unit
 
 
 class AugmentLayer(DataLayer):
@@ -21,7 +22,7 @@ class AugmentLayer(DataLayer):
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        if seed is not None and (not is_integer(seed)):
             raise ValueError(
                 f"Argument `seed` must be None or an int. Received: {seed!r}"
             )

@@ -3,17 +3,17 @@
 import numpy as np
 
 from recipekit import _random
+from recipekit._checks import check_factor
+from recipekit._shared import pixel_moments
 from recipekit.augment._backend import ops_for
-from recipekit.augment._checks import (
+from recipekit.augment._color import layout
+from recipekit.augment._images import (
     batch_size,
-    check_factor,
     check_images,
     check_unit_floats,
     check_value_range,
     to_unit,
 )
-from recipekit.augment._color import layout
-from recipekit.data._stats import pixel_moments
 
 # Eigenvalues and eigenvectors (columns) of the RGB covariance of ImageNet pixels
 # scaled to [0, 1], as published with fb.resnet.torch and used by torchvision-era

@@ -2,7 +2,7 @@
 
 import keras
 
-from recipekit.augment._checks import check_factor
+from recipekit._checks import check_factor
 from recipekit.augment._layer_base import UnitRangeLayer
 from recipekit.augment._lighting import IMAGENET_PCA, check_pca, lighting_unit
 

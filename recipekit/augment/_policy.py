@@ -3,19 +3,19 @@
 import keras
 
 from recipekit import _random
+from recipekit._checks import check_factor
 from recipekit.augment._backend import ops_for
-from recipekit.augment._checks import (
+from recipekit.augment._color import jitter_unit
+from recipekit.augment._color_jitter_layer import ColorJitter
+from recipekit.augment._crop import check_padding, random_offsets, shift_windows
+from recipekit.augment._flip import flip_where, random_coins
+from recipekit.augment._images import (
     batch_size,
-    check_factor,
     check_images,
     check_value_range,
     dtype_name,
     to_unit,
 )
-from recipekit.augment._color import jitter_unit
-from recipekit.augment._color_jitter_layer import ColorJitter
-from recipekit.augment._crop import check_padding, random_offsets, shift_windows
-from recipekit.augment._flip import flip_where, random_coins
 from recipekit.augment._lighting import IMAGENET_PCA, check_pca, lighting_unit
 from recipekit.augment._pca_lighting_layer import PCALighting
 from recipekit.augment._random_pad_crop_layer import RandomPadCrop

@@ -2,8 +2,8 @@
 
 import keras
 
-from recipekit.augment._checks import batch_size
 from recipekit.augment._crop import check_padding, random_offsets, shift_windows
+from recipekit.augment._images import batch_size
 from recipekit.augment._layer_base import AugmentLayer
 
 

@@ -3,7 +3,7 @@
 import keras
 
 from recipekit.augment._backend import ops_for
-from recipekit.augment._checks import dtype_name
+from recipekit.augment._images import dtype_name
 from recipekit.augment._layer_base import AugmentLayer
 from recipekit.augment._resized_crop import (
     cast_like,

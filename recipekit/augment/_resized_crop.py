@@ -6,7 +6,7 @@ import numpy as np
 
 from recipekit import _random
 from recipekit.augment._backend import ops_for
-from recipekit.augment._checks import batch_size, check_images, dtype_name
+from recipekit.augment._images import batch_size, check_images, dtype_name
 
 _TRIES = 10
 

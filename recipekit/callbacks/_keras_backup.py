@@ -187,6 +187,14 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         self._epoch = 0
         self._batches = 0
 
+    @staticmethod
+    def recover(backup_dir):
+        """Finishes or drops a backup write that a kill interrupted: a
+        complete pending write is moved into place, a partial one removed.
+        `fit` does this itself; call it before reading a backup from outside
+        (`recipekit.run` does, before it reads `backup_epoch`)."""
+        recover(backup_dir)
+
     def on_train_begin(self, logs=None):
         self.stopped = None
         if os.path.isdir(self.backup_dir):

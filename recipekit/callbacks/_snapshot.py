@@ -5,6 +5,7 @@ import os
 import keras
 import numpy as np
 
+from recipekit._checks import is_integer
 from recipekit.callbacks._atomic import atomic_path
 from recipekit.callbacks._keras_backup import all_finite
 
@@ -167,11 +168,7 @@ class SnapshotEnsemble(keras.callbacks.Callback):
 
 
 def _check_count(num_snapshots):
-    if (
-        isinstance(num_snapshots, bool)
-        or not isinstance(num_snapshots, int)
-        or num_snapshots < 1
-    ):
+    if not is_integer(num_snapshots) or num_snapshots < 1:
         raise ValueError(
             "Argument `num_snapshots` must be an integer >= 1. Received: "
             f"num_snapshots={num_snapshots!r}"

@@ -2,8 +2,10 @@
 
 import keras
 
+from recipekit._checks import is_number
+from recipekit._shared import check_boundaries, decay_epochs
 from recipekit.callbacks._lr_control import LearningRateController
-from recipekit.optimizers._schedules import check_boundaries, decay_epochs
+from recipekit.optimizers import StepDecay as StepDecaySchedule
 
 
 class StepDecay(LearningRateController):
@@ -40,11 +42,7 @@ class StepDecay(LearningRateController):
     def __init__(self, boundaries, factor=0.1, warmup_epochs=0):
         super().__init__()
         boundaries = check_boundaries(boundaries, "epoch numbers")
-        if (
-            isinstance(factor, bool)
-            or not isinstance(factor, int | float)
-            or not (0 < factor <= 1)
-        ):
+        if not is_number(factor) or not (0 < factor <= 1):
             raise ValueError(
                 f"Argument `factor` must be in (0, 1]. Received: factor={factor!r}"
             )
@@ -80,14 +78,21 @@ class StepDecay(LearningRateController):
         return cls(boundaries, factor=factor, warmup_epochs=warmup_epochs)
 
     def learning_rate(self, epoch, step=None):
-        """The rate at `epoch` (0-based), after `step` steps of it if warming up."""
-        rate = self.base_learning_rate * self.factor ** sum(
-            epoch >= b for b in self.boundaries
+        """The rate at `epoch` (0-based), after `step` steps of it if warming up.
+
+        The schedule `recipekit.optimizers.StepDecay` computes it, in steps
+        (epochs when the number of steps per epoch is unknown): one formula
+        for the callback and the schedule.
+        """
+        steps = self._steps or 1
+        warmup = self.warmup_epochs * steps if step is not None else 0
+        schedule = StepDecaySchedule(
+            self.base_learning_rate,
+            [b * steps for b in self.boundaries],
+            self.factor,
+            warmup_steps=warmup,
         )
-        if epoch < self.warmup_epochs and step is not None:
-            total = self.warmup_epochs * self._steps
-            rate *= (epoch * self._steps + step + 1) / total
-        return rate
+        return float(schedule(epoch * steps + (step or 0)))
 
     def set_model(self, model):
         # Called when `fit` starts, before any `on_train_begin` (so before

@@ -2,7 +2,7 @@
 
 import keras
 
-from recipekit.optimizers._ema import find_ema
+from recipekit._shared import find_ema
 
 
 class SwapAverages(keras.callbacks.Callback):

@@ -2,7 +2,8 @@
 
 import keras
 
-from recipekit.optimizers._ema import find_ema
+from recipekit._checks import is_integer
+from recipekit._shared import find_ema
 
 
 class Validate(keras.callbacks.Callback):
@@ -36,7 +37,7 @@ class Validate(keras.callbacks.Callback):
             raise TypeError(
                 f"Argument `model` must be a keras.Model. Received: {model!r}"
             )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+        if not is_integer(batch_size):
             raise ValueError(
                 "Argument `batch_size` must be a positive integer. Received: "
                 f"batch_size={batch_size!r}"

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from recipekit._checks import is_integer
 from recipekit._tensorflow import tensorflow
 from recipekit.data._stream import memory_budget
 
@@ -130,7 +131,7 @@ def _all_epochs(dataset, batch_size, augment, seed, shuffle_buffer, epochs, star
     """Every epoch in one stream, resumable at any epoch, seeded by position."""
     tf = tensorflow("recipekit.data.pipeline")
 
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if not is_integer(seed):
         raise ValueError(
             "A resumable pipeline (`epochs=`) needs an integer `seed`. Received: "
             f"seed={seed!r}"

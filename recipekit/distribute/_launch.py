@@ -6,6 +6,8 @@ import subprocess
 
 import keras
 
+from recipekit._checks import is_integer
+
 KERAS_VARIABLES = tuple(
     f"KERAS_DISTRIBUTION_{name}"
     for name in ("JOB_ADDRESSES", "NUM_PROCESSES", "PROCESS_ID")
@@ -35,7 +37,7 @@ def launch_local(command, workers, env=None, **popen):
     """
     import socket
 
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+    if not is_integer(workers) or workers < 1:
         raise ValueError(f"Argument `workers` must be an integer >= 1; got {workers!r}")
     env = dict(os.environ if env is None else env)
     for name in ("TF_CONFIG", *KERAS_VARIABLES):

@@ -169,9 +169,10 @@ def describe(strategy_=None) -> str:
         device = f"{len(gpus)}x {details.get('device_name', 'GPU')}"
     else:
         device = f"CPU ({os.cpu_count()} cores)"
-    return _with_workers(
-        f"{device}, {type(strategy_).__name__} with {replicas} replica(s)"
-    )
+    name = type(strategy_).__name__
+    if name.startswith("_"):  # TensorFlow's default: no distribution at all
+        return _with_workers(f"{device}, one replica (no distribution strategy)")
+    return _with_workers(f"{device}, {name} with {replicas} replica(s)")
 
 
 def _with_workers(line):

@@ -2,10 +2,13 @@
 
 import contextlib
 import logging
+import warnings
 
 import keras
 import numpy as np
 
+from recipekit._checks import is_integer
+from recipekit._shared import ends_in_softmax
 from recipekit.evaluate._layers import TTAViews, ViewAverage
 from recipekit.evaluate._views import (
     _VIEWS,
@@ -14,7 +17,6 @@ from recipekit.evaluate._views import (
     PAD_MODES,
     _check_crop,
 )
-from recipekit.models._outputs import ends_in_softmax
 
 
 def _model_size(model):
@@ -28,7 +30,7 @@ def _check_views(mode, image_size, model_size, crop_size, pad, pad_mode):
     """Validates one TTA mode for these sizes; returns the ten-crop size."""
     if mode not in MODES:
         raise ValueError(f"Argument `mode` must be one of {MODES}. Received: {mode!r}")
-    if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
+    if not is_integer(pad) or pad < 0:
         raise ValueError(f"Argument `pad` must be an integer >= 0. Received: {pad!r}")
     if pad_mode not in PAD_MODES:
         raise ValueError(
@@ -124,7 +126,7 @@ def tta_model(model, mode="flip", image_shape=None, crop_size=None, pad=0,
 
 def _split_images(data):
     """`(images, image shape, is_array)` from arrays or a tf.data.Dataset."""
-    from recipekit.data._stats import is_tf_dataset
+    from recipekit._shared import is_tf_dataset
 
     if is_tf_dataset(data):
         spec = data.element_spec
@@ -197,7 +199,7 @@ def predict_tta(
     >>> probs = recipekit.evaluate.predict_tta(model, x_test, mode="flip")
     >>> accuracy = (probs.argmax(1) == y_test).mean()
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+    if not is_integer(batch_size):
         raise ValueError(
             "Argument `batch_size` must be a positive integer. Received: "
             f"batch_size={batch_size!r}"
@@ -299,12 +301,16 @@ def _expected_retracing():
 
     Each mode predicts through a model of its own, so each traces a predict
     function: that is by design, and TensorFlow's notice (which counts every
-    Keras predict function as one) would only alarm. Other messages pass.
+    Keras predict function as one) would only alarm. So would Keras's "Your
+    input ran out of data" warning, which `predict` on a tf.data dataset of
+    unknown length gives at its (expected) end. Other messages pass.
     """
     logger = logging.getLogger("tensorflow")
     notice = _NoRetracingNotice()
     logger.addFilter(notice)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            yield
     finally:
         logger.removeFilter(notice)

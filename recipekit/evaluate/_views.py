@@ -6,6 +6,8 @@ Written in `keras.ops`, so they run on every backend and inside a model.
 import numpy as np
 from keras import ops
 
+from recipekit._checks import is_integer
+
 MODES = ("none", "flip", "flip_translate", "ten_crop")
 _VIEWS = {"none": 1, "flip": 2, "flip_translate": 6, "ten_crop": 10}
 # flip_translate (airbench): half the weight on the image and its mirror, half
@@ -67,7 +69,7 @@ def flip_translate_views(images, shift=1):
     """
     images = ops.convert_to_tensor(images)
     height, width = images.shape[1], images.shape[2]
-    if isinstance(shift, bool) or not isinstance(shift, int) or shift < 1:
+    if not is_integer(shift) or shift < 1:
         raise ValueError(
             f"Argument `shift` must be an integer >= 1. Received: shift={shift!r}"
         )

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from recipekit.layers._checks import check_rate, check_seed
+from recipekit._checks import check_rate, check_seed
 
 
 def drop_connect(kernel, rate, seed=None):
@@ -99,19 +99,18 @@ class DropConnectConv2D(keras.layers.Conv2D):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs, training=None):
-        if not training or self.rate == 0:
+        # Keras's own Conv2D.call, with the kernel masked in convolution_op:
+        # nothing of Keras's body is copied here, so nothing drifts from it.
+        self._dropping = bool(training) and self.rate > 0
+        try:
             return super().call(inputs)
-        kernel = drop_connect(self.kernel, self.rate, self.seed_generator)
-        outputs = self.convolution_op(inputs, kernel)
-        if self.use_bias:
-            if self.data_format == "channels_last":
-                bias_shape = (1,) * (self.rank + 1) + (self.filters,)
-            else:
-                bias_shape = (1, self.filters) + (1,) * self.rank
-            outputs = ops.add(outputs, ops.reshape(self.bias, bias_shape))
-        if self.activation is not None:
-            outputs = self.activation(outputs)
-        return outputs
+        finally:
+            self._dropping = False
+
+    def convolution_op(self, inputs, kernel):
+        if getattr(self, "_dropping", False):
+            kernel = drop_connect(kernel, self.rate, self.seed_generator)
+        return super().convolution_op(inputs, kernel)
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}

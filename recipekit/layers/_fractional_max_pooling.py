@@ -6,8 +6,8 @@ import keras
 from keras import ops
 
 from recipekit import _random
+from recipekit._checks import check_seed, is_number
 from recipekit._sublayers import sublayers
-from recipekit.layers._checks import check_seed
 
 TEST_MODES = ("fixed", "random")
 
@@ -110,11 +110,7 @@ class FractionalMaxPooling2D(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if (
-            isinstance(pooling_ratio, bool)
-            or not isinstance(pooling_ratio, int | float)
-            or not pooling_ratio > 1
-        ):
+        if not is_number(pooling_ratio) or not pooling_ratio > 1:
             raise ValueError(
                 "Argument `pooling_ratio` must be a number > 1 (e.g. 1.414). "
                 f"Received: pooling_ratio={pooling_ratio!r}"

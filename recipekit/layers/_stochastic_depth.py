@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from recipekit.layers._checks import check_rate, check_seed
+from recipekit._checks import check_rate, check_seed
 
 MODES = ("row", "batch")
 

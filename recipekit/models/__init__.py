@@ -5,6 +5,7 @@ from recipekit.models._batch_norm import recompute_batch_norm
 from recipekit.models._cifar_resnet import cifar_resnet
 from recipekit.models._ensemble import ensemble_model
 from recipekit.models._fast_net import PartialIdentity, fast_cifar_net
+from recipekit.models._fast_optimizers import fast_cifar_muon, fast_cifar_sgd
 from recipekit.models._outputs import logits_model
 from recipekit.models._preprocess import ImagePreprocessing
 from recipekit.models._shortcut import ZeroPadShortcut
@@ -19,7 +20,9 @@ __all__ = [
     "ZeroPadShortcut",
     "cifar_resnet",
     "ensemble_model",
+    "fast_cifar_muon",
     "fast_cifar_net",
+    "fast_cifar_sgd",
     "logits_model",
     "patch_whitening_kernel",
     "recompute_batch_norm",

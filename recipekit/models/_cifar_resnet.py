@@ -2,8 +2,8 @@
 
 import keras
 
+from recipekit._shared import STOCHASTIC_DEPTH_MODES as MODES
 from recipekit.layers import StochasticDepth, linear_decay_rates
-from recipekit.layers._stochastic_depth import MODES
 from recipekit.models._shortcut import ZeroPadShortcut
 
 SHORTCUTS = ("A", "B")

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from recipekit._checks import is_integer
 from recipekit.optimizers._wrapper import OptimizerWrapper
 
 
@@ -65,11 +66,7 @@ class EMA(OptimizerWrapper):
                 "Argument `decay` must be in (0, 1), or None for a running mean. "
                 f"Received: decay={decay!r}"
             )
-        if (
-            isinstance(start_step, bool)
-            or not isinstance(start_step, int | np.integer)
-            or start_step < 0
-        ):
+        if not is_integer(start_step) or start_step < 0:
             raise ValueError(
                 f"Argument `start_step` must be an integer >= 0. Received: "
                 f"start_step={start_step!r}"
@@ -160,12 +157,3 @@ class EMA(OptimizerWrapper):
             "warmup": self.warmup,
             "start_step": self.start_step,
         }
-
-
-def find_ema(optimizer):
-    """The `EMA` inside `optimizer` (through Keras's LossScaleOptimizer), or None."""
-    while optimizer is not None:
-        if isinstance(optimizer, EMA):
-            return optimizer
-        optimizer = getattr(optimizer, "inner_optimizer", None)
-    return None

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from recipekit._checks import is_integer
 from recipekit.optimizers._wrapper import OptimizerWrapper
 
 
@@ -53,11 +54,7 @@ class Lookahead(OptimizerWrapper):
 
     def __init__(self, optimizer, sync_period=5, alpha=0.5, name=None):
         super().__init__(optimizer, name or "lookahead")
-        if (
-            isinstance(sync_period, bool)
-            or not isinstance(sync_period, int | np.integer)
-            or sync_period < 1
-        ):
+        if not is_integer(sync_period) or sync_period < 1:
             raise ValueError(
                 "Argument `sync_period` must be an integer >= 1. Received: "
                 f"sync_period={sync_period!r}"

@@ -6,6 +6,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from recipekit._checks import is_integer
+
 # The quintic Newton-Schulz coefficients of Muon (Jordan et al., 2024): chosen
 # for the steepest slope at zero, so a few steps push every singular value
 # into roughly [0.7, 1.2] instead of converging exactly to 1.
@@ -133,11 +135,7 @@ class Muon(keras.optimizers.Optimizer):
                 "Argument `momentum` must be a float in [0, 1). Received: "
                 f"momentum={momentum!r}"
             )
-        if (
-            isinstance(ns_steps, bool)
-            or not isinstance(ns_steps, int | np.integer)
-            or ns_steps < 1
-        ):
+        if not is_integer(ns_steps) or ns_steps < 1:
             raise ValueError(
                 "Argument `ns_steps` must be an integer >= 1. Received: "
                 f"ns_steps={ns_steps!r}"

@@ -5,6 +5,7 @@ import re
 
 import keras
 
+from recipekit._checks import is_number
 from recipekit.optimizers._schedules import ScaledSchedule
 
 
@@ -56,10 +57,7 @@ class RateFactors(keras.optimizers.MultiOptimizer):
         bad = {
             k: v
             for k, v in factors.items()
-            if not isinstance(k, str)
-            or isinstance(v, bool)
-            or not isinstance(v, int | float)
-            or not v >= 0
+            if not isinstance(k, str) or not is_number(v) or not v >= 0
         }
         if bad:
             raise ValueError(

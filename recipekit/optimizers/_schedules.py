@@ -4,8 +4,10 @@ import itertools
 import math
 
 import keras
-import numpy as np
 from keras import ops
+
+from recipekit._checks import is_integer
+from recipekit._shared import check_boundaries, decay_epochs
 
 
 @keras.saving.register_keras_serializable(package="recipekit")
@@ -95,7 +97,7 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
             raise ValueError(
                 f"Argument `factor` must be in (0, 1]. Received: factor={factor!r}"
             )
-        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int):
+        if not is_integer(warmup_steps):
             raise ValueError(
                 "Argument `warmup_steps` must be an integer >= 0. Received: "
                 f"warmup_steps={warmup_steps!r}"
@@ -131,7 +133,7 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
         [35581, 53176]
         """
         for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_integer(value) or value < 1:
                 raise ValueError(
                     f"Argument `{name}` must be a positive integer. Received: "
                     f"{name}={value!r}"
@@ -200,46 +202,3 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
             "schedule": keras.optimizers.schedules.serialize(self.schedule),
             "factor": self.factor,
         }
-
-
-def decay_epochs(epochs, fractions):
-    """Epochs nearest `fractions` of a run, without epoch 0 or the run's end."""
-    if any(not 0 < f < 1 for f in fractions):
-        raise ValueError(
-            "Argument `fractions` must be numbers in (0, 1). Received: "
-            f"fractions={fractions!r}"
-        )
-    rounded = {round(f * epochs) for f in fractions}
-    return sorted(b for b in rounded if 1 <= b < epochs)
-
-
-def check_boundaries(boundaries, unit):
-    """`boundaries` as strictly increasing whole numbers >= 1, or a ValueError.
-
-    Whole numbers only: `int(2.9)` would silently be 2, and the string "12"
-    iterates as [1, 2]. `unit` ("steps", "epoch numbers") is for the message.
-    """
-
-    def whole(b):
-        if isinstance(b, bool):
-            return False
-        if isinstance(b, int | np.integer):
-            return True
-        return isinstance(b, float | np.floating) and float(b).is_integer()
-
-    try:
-        values = None if isinstance(boundaries, str | bytes) else list(boundaries)
-    except TypeError:
-        values = None
-    if values is None or not all(whole(b) for b in values):
-        raise ValueError(
-            f"Argument `boundaries` must be a list of whole {unit}. Received: "
-            f"boundaries={boundaries!r}"
-        )
-    values = [int(b) for b in values]
-    if any(b < 1 for b in values) or values != sorted(set(values)):
-        raise ValueError(
-            f"Argument `boundaries` must be strictly increasing {unit} >= 1. "
-            f"Received: boundaries={boundaries!r}"
-        )
-    return values

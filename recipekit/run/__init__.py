@@ -1,6 +1,6 @@
 """What every recipe does around its science: the output folder and its lock,
-finished-run detection, the resume epoch, the atomic metrics write, and clean
-command-line errors.
+finished-run detection, the resume epoch, the atomic metrics write, a run
+over several seeds, and clean command-line errors.
 
     with recipekit.run.RunFolder(config.out, "my_recipe", settings) as run:
         if run.finished:
@@ -16,14 +16,18 @@ from recipekit.run._folder import (
     RunFolderError,
     one_process_only,
     resume_or_train,
+    steps_per_epoch,
 )
+from recipekit.run._seeds import over_seeds
 
 __all__ = [
     "RunFolder",
     "RunFolderError",
     "command",
     "one_process_only",
+    "over_seeds",
     "resume_or_train",
+    "steps_per_epoch",
     "strict_json",
     "write_json",
 ]

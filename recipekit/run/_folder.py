@@ -8,7 +8,7 @@ import shutil
 import socket
 
 from recipekit._shared import strict_json, write_json
-from recipekit.callbacks._keras_backup import backup_epoch, recover
+from recipekit.callbacks import BackupAndRestore, backup_epoch
 
 MARK = ".recipekit-run.json"  # this folder holds a recipekit run: whose, with what
 LOCK = ".recipekit-lock"  # held (flock) while a run writes here
@@ -98,7 +98,7 @@ class RunFolder:
                 self._claim()
             self.finished = self._finished()
             if self.finished is None:
-                recover(self.backup_dir)  # a write cut by a kill: finish or drop
+                BackupAndRestore.recover(self.backup_dir)  # a write cut by a kill
                 self.resume_epoch = backup_epoch(self.backup_dir)
         except BaseException:
             self._release()
@@ -278,3 +278,13 @@ def resume_or_train(recipe, config, train, *, free=("out", "force_resume"),
             print(f"{config.out} holds a finished run; nothing to do.")
             return run.finished
         return train(run)
+
+
+def steps_per_epoch(data, images, batch_size):
+    """Whole batches per epoch; an error naming `data` when there is none."""
+    if images // batch_size < 1:
+        raise ValueError(
+            f"{data!r} has {images} training images, fewer than one batch of "
+            f"{batch_size}; pass a smaller --batch-size."
+        )
+    return images // batch_size

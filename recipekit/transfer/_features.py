@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 
-from recipekit.data._stats import is_tf_dataset
+from recipekit._checks import is_integer
+from recipekit._shared import is_tf_dataset
 
 
 def extract_features(backbone, data, batch_size=128, verbose="auto"):
@@ -34,11 +35,7 @@ def extract_features(backbone, data, batch_size=128, verbose="auto"):
     >>> features.shape
     (5, 3)
     """
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int)
-        or batch_size < 1
-    ):
+    if not is_integer(batch_size) or batch_size < 1:
         raise ValueError(
             "Argument `batch_size` must be a positive integer. Received: "
             f"batch_size={batch_size!r}"

@@ -2,6 +2,7 @@
 
 import keras
 
+from recipekit._checks import is_number
 from recipekit._sublayers import sublayers
 
 
@@ -48,11 +49,7 @@ def unfreeze(backbone, fraction=None, from_layer=None):
         raise ValueError("Pass exactly one of `fraction` and `from_layer`.")
     layers = [layer for layer in _layers(backbone) if layer.weights]
     if fraction is not None:
-        if (
-            isinstance(fraction, bool)
-            or not isinstance(fraction, int | float)
-            or not 0 < fraction <= 1
-        ):
+        if not is_number(fraction) or not 0 < fraction <= 1:
             raise ValueError(
                 "Argument `fraction` must be in (0, 1]. Received: "
                 f"fraction={fraction!r}"

@@ -4,8 +4,8 @@ import pytest
 
 import recipekit
 from recipekit import _random
-from recipekit.augment._checks import dtype_name
 from recipekit.augment._color import adjust_color
+from recipekit.augment._images import dtype_name
 
 
 def _images(n=6, seed=0):

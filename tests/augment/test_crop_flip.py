@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import recipekit
-from recipekit.augment._checks import dtype_name
 from recipekit.augment._crop import shift_windows
+from recipekit.augment._images import dtype_name
 
 
 def _batch(n=64, h=6, w=5, c=3, dtype=np.uint8):

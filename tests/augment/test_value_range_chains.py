@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 import recipekit
-from recipekit.augment import _checks
+from recipekit.augment import _images
 
 
 @pytest.fixture(autouse=True)
 def _warn_again():
-    _checks._WARNED.clear()  # each test sees its own first warning
+    _images._WARNED.clear()  # each test sees its own first warning
     yield
-    _checks._WARNED.clear()
+    _images._WARNED.clear()
 
 
 def unit_images():

@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def tta(*args, timeout=300):
-    command = [sys.executable, os.path.join(ROOT, "recipekit_cli.py"), *args]
+    command = [sys.executable, "-m", "recipekit_cli", *args]
     env = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(command, capture_output=True, text=True, env=env,

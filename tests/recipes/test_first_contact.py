@@ -93,11 +93,14 @@ def test_a_recipe_prints_its_header_first_and_a_summary_last(tiny_npz, tmp_path)
     ]  # fmt: skip
 
 
+QUIET = "import recipekit_cli; recipekit_cli.quiet_start(); import recipekit"
+
+
 def test_verbose_keeps_the_start_up_lines():
-    code = "import os; os.environ['RECIPEKIT_VERBOSE'] = '1'; import recipekit"
+    code = f"import os; os.environ['RECIPEKIT_VERBOSE'] = '1'; {QUIET}"
     env = quiet_env()
     quiet = subprocess.run(
-        [sys.executable, "-c", "import recipekit"], capture_output=True, text=True,
+        [sys.executable, "-c", QUIET], capture_output=True, text=True,
         env=env, timeout=120,
     )  # fmt: skip
     loud = subprocess.run(
@@ -113,7 +116,7 @@ def test_verbose_keeps_the_start_up_lines():
 @pytest.mark.parametrize("level", ["1", "3"])
 def test_a_user_who_set_a_quiet_log_level_gets_no_start_up_lines(level):
     env = dict(quiet_env(), TF_CPP_MIN_LOG_LEVEL=level)
-    code = "import os, recipekit; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    code = f"import os; {QUIET}; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           text=True, env=env, timeout=120)  # fmt: skip
     assert done.returncode == 0 and done.stdout.strip() == level  # theirs, kept

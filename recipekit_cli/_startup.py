@@ -1,11 +1,11 @@
-"""Starts Keras without TensorFlow's start-up noise; imported before Keras.
+"""Starts Keras without TensorFlow's start-up noise: the commands' own call.
 
 Importing TensorFlow (Keras's default backend; it also loads JAX's XLA library)
 prints about nine lines from C++ before any Python code can set a log level:
 absl's "All log messages before absl::InitializeLog() ..." notice, oneDNN and
 "Could not find cuda drivers" INFO lines, a CPU-feature notice, and on machines
 without an NVIDIA driver an `E0000 ... failed call to cuInit` line. None of it
-is actionable. `start_keras()` imports Keras (and so its backend) with the
+is actionable. `quiet_start()` imports Keras (and so its backend) with the
 process's stderr captured, then writes back every captured line except those
 known ones: a real warning, Python's included, still reaches the user. It sets
 `TF_CPP_MIN_LOG_LEVEL=1`, so the C++ INFO lines printed later (XLA's
@@ -71,8 +71,12 @@ def _filtered_stderr():
                 sys.stderr.flush()
 
 
-def start_keras():
-    """Imports Keras and lets its backend find its devices, filtering the noise."""
+def quiet_start():
+    """Imports Keras and lets its backend find its devices, filtering the noise.
+
+    Recipes and command-line tools call this before `import recipekit`;
+    a program that imports recipekit as a library gets no such filtering.
+    """
     if "keras" in sys.modules or "tensorflow" in sys.modules:
         return
     # A user who set TF_CPP_MIN_LOG_LEVEL to 1 or more wants quiet too (and

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipekit.augment._crop import shift_windows
+from recipekit._checks import is_integer
+from recipekit.augment import translate
 
 FLIPS = ("alternating", "random", "none")
 
@@ -21,37 +22,6 @@ def hash_bits(values):
         x = ops.bitwise_xor(x, ops.right_shift(x, 16)) * 0x45D9F3B
     x = ops.bitwise_xor(x, ops.right_shift(x, 16))
     return ops.bitwise_and(x, 0x7FFFFFFF)
-
-
-def translate(images, pixels, seed=None, offsets=None):
-    """Shifts each image by up to `pixels` in x and y, reflect-padded (keras.ops).
-
-    Every image gets its own offset, uniform over the `(2 * pixels + 1) ** 2`
-    positions of a crop from the reflect-padded batch: the "pad and crop" of the
-    CIFAR recipes, on any backend and inside a compiled step.
-
-    Args:
-        images: `(B, H, W, C)` tensor.
-        pixels: the largest shift, an int >= 0 (smaller than H and W).
-        seed: a `keras.random.SeedGenerator` or an int (for random offsets).
-        offsets: or the int `(B, 2)` offsets themselves, each in
-            `[0, 2 * pixels]` (row, column of the crop in the padded image).
-
-    Returns:
-        The shifted batch, same shape and dtype.
-
-    Examples:
-
-    >>> x = np.zeros((4, 8, 8, 3), "float32")
-    >>> tuple(translate(x, 2, seed=0).shape)
-    (4, 8, 8, 3)
-    """
-    if not pixels:
-        return images
-    if offsets is None:
-        batch = ops.shape(images)[0]
-        offsets = keras.random.randint((batch, 2), 0, 2 * pixels + 1, seed=seed)
-    return shift_windows(ops, images, pixels, offsets)
 
 
 @keras.saving.register_keras_serializable(package="recipekit")
@@ -119,7 +89,7 @@ class DeviceImages(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(num_images, bool) or not isinstance(num_images, int):
+        if not is_integer(num_images):
             raise ValueError(
                 "Argument `num_images` must be a positive integer. Received: "
                 f"num_images={num_images!r}"
@@ -139,7 +109,7 @@ class DeviceImages(keras.layers.Layer):
             raise ValueError(
                 f"Argument `flip` must be one of {FLIPS}. Received: flip={flip!r}"
             )
-        if isinstance(translate, bool) or not isinstance(translate, int):
+        if not is_integer(translate):
             raise ValueError(
                 "Argument `translate` must be an integer >= 0. Received: "
                 f"translate={translate!r}"

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 import recipekit
-from recipekit.augment import DeviceImages, epoch_indices, translate
+from recipekit.augment import translate
+from recipekit.data import DeviceImages, epoch_indices
 
 
 def numbered_images(n=6, size=6):

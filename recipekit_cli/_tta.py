@@ -1,4 +1,4 @@
-"""recipekit's commands: flags are parsed here, before Keras is imported.
+"""`recipekit-tta`: flags parsed here, before Keras is imported.
 
 `recipekit-tta --help` (and a bad flag) answers at once; only a real run
 imports Keras and recipekit. Errors a user can fix print one line and exit
@@ -7,7 +7,6 @@ with status 2; `--verbose` shows the traceback.
 
 import argparse
 import os
-import sys
 import zipfile
 
 TTA_MODES = ("none", "flip", "flip_translate", "ten_crop")  # evaluate._tta.MODES
@@ -73,12 +72,11 @@ def tta(argv=None):
     args = parse_tta(argv)
     if args.verbose:
         os.environ["RECIPEKIT_VERBOSE"] = "1"
+    from recipekit_cli._startup import quiet_start
+
+    quiet_start()  # Keras starts here, quietly
     from recipekit.evaluate import _command
-    from recipekit.run import command  # Keras starts here, quietly
+    from recipekit.run import command
 
     command(_command.evaluate, args)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(tta(sys.argv[1:]))

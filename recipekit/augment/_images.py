@@ -1,4 +1,7 @@
-"""Argument checks and value-range handling shared by the augmentation ops."""
+"""Image batches as the augmentation ops take them: dtype, shape and value range.
+
+Plain argument checks live in `recipekit._checks`, shared by every package.
+"""
 
 import math
 import sys
@@ -6,6 +9,8 @@ import warnings
 
 import keras
 import numpy as np
+
+from recipekit._checks import is_number
 
 
 def dtype_name(images):
@@ -43,7 +48,7 @@ def check_value_range(value_range, images=None):
     if (
         not isinstance(value_range, tuple | list)
         or len(value_range) != 2
-        or not all(_is_number(v) and math.isfinite(v) for v in value_range)
+        or not all(is_number(v) and math.isfinite(v) for v in value_range)
         or not value_range[0] < value_range[1]
     ):
         raise ValueError(
@@ -95,10 +100,6 @@ def check_unit_floats(value_range, dtype, low, high, where="images"):
         )
 
 
-def _is_number(value):
-    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
-
-
 def _concrete(images):
     """The values as NumPy when they are concrete and on the host, else None.
 
@@ -121,22 +122,6 @@ def _concrete(images):
             except jax.errors.TracerArrayConversionError:
                 return None
     return None
-
-
-def check_factor(name, value, upper=None):
-    """A jitter strength: a finite number >= 0 (and <= `upper` if given)."""
-    if (
-        not _is_number(value)
-        or not math.isfinite(value)
-        or value < 0
-        or (upper is not None and value > upper)
-    ):
-        bound = f"in [0, {upper}]" if upper is not None else ">= 0"
-        raise ValueError(
-            f"Argument `{name}` must be a finite number {bound}. Received: "
-            f"{name}={value!r}"
-        )
-    return float(value)
 
 
 def to_unit(ops, images, value_range):

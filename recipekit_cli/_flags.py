@@ -1,0 +1,89 @@
+"""The flags every recipe shares, and their checks: one place, before Keras."""
+
+import argparse
+import dataclasses
+import math
+import os
+import re
+
+_INTERVAL = re.compile(r"([\[(])\s*(\S+)\s*,\s*(\S+)\s*([\])])$")
+
+
+def recipe_parser(doc, config, quick=None):
+    """An `ArgumentParser` holding the flags recipes share.
+
+    `--out` (default `config.out`), `--verbose`, and where the recipe's
+    `Config` has the field: `--seed`, `--force-resume`; when `quick` says what
+    it does, `--quick`.
+    """
+    fields = config.__dataclass_fields__
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--out", help=f"output folder (default {config.out})")
+    if "seed" in fields:
+        parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    if quick:
+        parser.add_argument("--quick", action="store_true", help=quick)
+    if "force_resume" in fields:
+        parser.add_argument(
+            "--force-resume",
+            action="store_true",
+            default=None,
+            help="resume a backup in --out although its settings differ",
+        )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="keep TensorFlow's start-up log lines; tracebacks on errors",
+    )
+    return parser
+
+
+def in_interval(value, interval):
+    """Whether `value` lies in `interval`, written as in mathematics:
+    `"[0, 1)"`, `"(0, inf)"`, `"[1, inf)"`. NaN lies in none."""
+    match = _INTERVAL.match(interval)
+    if not match:
+        raise ValueError(f"not an interval: {interval!r}; write e.g. '[0, 1)'")
+    low, high = float(match.group(2)), float(match.group(3))
+    above = value > low or (match.group(1) == "[" and value == low)
+    below = value < high or (match.group(4) == "]" and value == high)
+    return above and below and not math.isnan(value)
+
+
+def _check(parser, flag, value, interval):
+    if not in_interval(value, interval):
+        name = "--" + flag.replace("_", "-")
+        if interval.replace(" ", "") == "[1,inf)":
+            parser.error(f"{name} must be >= 1, got {value}")
+        parser.error(f"{name} must be in {interval}, got {value}")
+
+
+def parse_recipe_args(parser, argv=None, checks=None):
+    """Parses and checks the flags; `checks` maps a flag to its interval.
+
+    An interval is written as in mathematics, e.g. `"[0, 1)"` or
+    `"(0, inf)"`; a flag outside it (or NaN) ends with a usage error, exit 2.
+    The shared flags are checked too: `--seed` in [0, 2**32), `--out` not a
+    file. `--verbose` sets `RECIPEKIT_VERBOSE=1`, read by `quiet_start`.
+    """
+    args = parser.parse_args(argv)
+    if getattr(args, "verbose", False):
+        os.environ["RECIPEKIT_VERBOSE"] = "1"
+    out = getattr(args, "out", None)
+    if out and os.path.exists(out) and not os.path.isdir(out):
+        parser.error(f"--out {out!r} is a file; pass a folder")
+    seed = getattr(args, "seed", None)
+    if seed is not None and not 0 <= seed < 2**32:
+        parser.error(f"--seed must be in [0, 2**32), got {seed}")
+    for flag, interval in (checks or {}).items():
+        if getattr(args, flag, None) is not None:
+            _check(parser, flag, getattr(args, flag), interval)
+    return args
+
+
+def updated(config, args):
+    """`config` with every flag the user gave: each one that is not None
+    (a switch gives None when absent: `action="store_true", default=None`)."""
+    fields = type(config).__dataclass_fields__
+    given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
+    return dataclasses.replace(config, **given)

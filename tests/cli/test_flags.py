@@ -1,0 +1,85 @@
+"""recipekit_cli's shared recipe flags: parsed and checked before Keras starts."""
+
+import dataclasses
+import os
+import sys
+
+import pytest
+
+import recipekit_cli
+
+
+@dataclasses.dataclass
+class Config:
+    epochs: int = 3
+    rate: float = 0.5
+    whitening: bool = True
+    seed: int = 0
+    out: str = "runs/x"
+    force_resume: bool = False
+
+
+CHECKS = {"epochs": "[1, inf)", "rate": "(0, 1]"}
+
+
+def parse(argv):
+    parser = recipekit_cli.recipe_parser("A recipe.\n\nMore.", Config, quick="q")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--rate", type=float)
+    parser.add_argument("--no-whitening", dest="whitening", action="store_false",
+                        default=None)  # fmt: skip
+    args = recipekit_cli.parse_recipe_args(parser, argv, CHECKS)
+    return recipekit_cli.updated(Config(), args)
+
+
+@pytest.mark.parametrize(
+    "value, interval, inside",
+    [(0, "[0, 1)", True), (1, "[0, 1)", False), (0, "(0, 1]", False),
+     (1, "(0, 1]", True), (1e9, "[1, inf)", True), (float("inf"), "[1, inf)", False),
+     (float("nan"), "[0, inf)", False), (-1, "(-inf, 0)", True)],
+)  # fmt: skip
+def test_in_interval(value, interval, inside):
+    assert recipekit_cli.in_interval(value, interval) is inside
+
+
+def test_flags_given_fill_the_config_and_others_keep_its_defaults():
+    config = parse(["--epochs", "5", "--no-whitening", "--seed", "7"])
+    assert config == Config(epochs=5, whitening=False, seed=7)
+    assert parse([]) == Config()
+    assert parse(["--force-resume"]).force_resume is True
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [(["--epochs", "0"], "--epochs must be >= 1, got 0"),
+     (["--rate", "0"], "--rate must be in (0, 1], got 0.0"),
+     (["--rate", "nan"], "--rate must be in (0, 1], got nan"),
+     (["--seed", "-1"], "--seed must be in [0, 2**32), got -1")],
+)  # fmt: skip
+def test_bad_flags_end_with_one_usage_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_out_that_is_a_file_is_refused(tmp_path, capsys):
+    path = tmp_path / "file"
+    path.write_text("x")
+    with pytest.raises(SystemExit):
+        parse(["--out", str(path)])
+    assert "is a file; pass a folder" in capsys.readouterr().err
+
+
+def test_verbose_sets_recipekit_verbose(monkeypatch):
+    monkeypatch.delenv("RECIPEKIT_VERBOSE", raising=False)
+    parser = recipekit_cli.recipe_parser("A recipe.", Config)
+    recipekit_cli.parse_recipe_args(parser, ["--verbose"])
+    assert os.environ["RECIPEKIT_VERBOSE"] == "1"
+
+
+def test_the_flags_module_imports_no_keras():
+    assert "keras" not in sys.modules or "recipekit_cli._flags" in sys.modules
+    import subprocess
+
+    code = "import recipekit_cli, sys; assert 'keras' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
