@@ -9,7 +9,7 @@ Measured results: benchmarks/RESULTS.md and benchmarks/EVIDENCE.md.
 
     python recipes/cifar10_resnet.py --quick              # minutes, offline
     python recipes/cifar10_resnet.py --data cifar10       # TFDS, full schedule
-    python recipes/cifar10_resnet.py --data ../shared/data/cifar10-jpeg.tar.gz
+    python recipes/cifar10_resnet.py --data path/to/cifar10.tar.gz  # class folders
 """
 
 import dataclasses

@@ -10,7 +10,7 @@ momentum under step, exponential and cosine decay. Writes one PNG per surface,
 `cifar_loss.png` and `results.json` to `--out`.
 
     python recipes/optimizers_tour.py --quick     # a few minutes on 2 CPU cores
-    python recipes/optimizers_tour.py --data ../shared/data/cifar10-jpeg.tar.gz
+    python recipes/optimizers_tour.py --data path/to/cifar10.tar.gz
 """
 
 import dataclasses

@@ -86,7 +86,8 @@ def _python(code, **env):
     import subprocess
     import sys
 
-    environ = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    leave = ("TF_CPP_MIN_LOG_LEVEL", "RECIPEKIT_VERBOSE")  # another test's may leak
+    environ = {k: v for k, v in os.environ.items() if k not in leave}
     environ.update(env)
     return subprocess.run([sys.executable, "-c", code], capture_output=True,
                           text=True, env=environ, timeout=300)  # fmt: skip

@@ -3,7 +3,7 @@
 The flags are parsed in `recipekit_cli` (before Keras starts); this runs them.
 
 recipekit-tta runs/cifar10_resnet/model.keras --data cifar10_sample
-recipekit-tta model.keras --data ../shared/data/cifar10-jpeg.tar.gz --json
+recipekit-tta model.keras --data path/to/cifar10.tar.gz --json
 """
 
 import json
