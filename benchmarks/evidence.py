@@ -64,6 +64,17 @@ def small(*extra):
 RATES = {"sgd": (0.01, 0.03, 0.1), "momentum": (0.003, 0.01, 0.03),
          "nesterov": (0.003, 0.01, 0.03), "adagrad": (0.003, 0.01, 0.03),
          "rmsprop": (1e-4, 3e-4, 1e-3), "adam": (1e-4, 3e-4, 1e-3)}  # fmt: skip
+
+
+def transfer_arms(labels_per_class):
+    """The transfer arms at one label budget, read from the same runs."""
+    arms = (("scratch", "scratch"), ("L-BFGS probe", "lbfgs_probe"),
+            ("SGD probe", "sgd_probe"),
+            ("head, then fine-tune top 30%", "head_then_finetune"))  # fmt: skip
+    return [(arm, "transfer", ["target", str(labels_per_class), key])
+            for arm, key in arms]  # fmt: skip
+
+
 TRANSFER = ["benchmarks/transfer.py", "--data", SHARED, "--labels-per-class", "50",
             "500", "--backbone", "{out}/transfer/backbone.weights.h5"]  # fmt: skip
 
@@ -201,15 +212,7 @@ CPU = [
         "50 labelled images per class on CIFAR-10 classes 5-9, from a ResNet-20 "
         "pretrained on classes 0-4 (ImageNet weights cannot be fetched here)",
         {"transfer": TRANSFER},
-        [
-            (arm, "transfer", ["target", "50", key])
-            for arm, key in (
-                ("scratch", "scratch"),
-                ("L-BFGS probe", "lbfgs_probe"),
-                ("SGD probe", "sgd_probe"),
-                ("head, then fine-tune top 30%", "head_then_finetune"),
-            )
-        ],  # fmt: skip
+        transfer_arms(50),
         "ResNet-20 backbone (8 source epochs, shared by all seeds), 250 target "
         "images; scratch: 120 epochs",
     ),
@@ -217,15 +220,7 @@ CPU = [
         "transfer_500",
         "500 labelled images per class: where fine-tuning should pull ahead",
         {"transfer": TRANSFER},
-        [
-            (arm, "transfer", ["target", "500", key])
-            for arm, key in (
-                ("scratch", "scratch"),
-                ("L-BFGS probe", "lbfgs_probe"),
-                ("SGD probe", "sgd_probe"),
-                ("head, then fine-tune top 30%", "head_then_finetune"),
-            )
-        ],  # fmt: skip
+        transfer_arms(500),
         "the same runs, 2,500 target images; scratch: 15 epochs",
     ),
 ]

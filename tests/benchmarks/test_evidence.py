@@ -83,3 +83,28 @@ def test_experiments_reading_the_same_command_share_its_runs():
         "averaging", "resnet"
     )
     assert evidence.folder(tta, "x", ["other"]) == os.path.join("tta", "x")
+
+
+def test_small_net_writes_its_metrics(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (100, 32, 32, 3), dtype=np.uint8)
+    data = tmp_path / "tiny.npz"
+    np.savez(data, x_train=x[:80], y_train=np.arange(80) % 2, x_test=x[80:],
+             y_test=np.arange(20) % 2)  # fmt: skip
+    out = tmp_path / "run"
+    command = [sys.executable, os.path.join(ROOT, "benchmarks", "small_net.py"),
+               "--data", str(data), "--epochs", "1", "--pool", "fractional",
+               "--head", "dropconnect", "--optimizer", "adam", "--lr", "1e-3",
+               "--out", str(out)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    import json
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) >= {"val_accuracy", "test_accuracy", "train_accuracy"}
+    assert metrics["args"]["pool"] == "fractional" and metrics["args"]["lr"] == 1e-3
+    bad = subprocess.run([*command[:2], "--lr", "0", "--out", str(out)],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert bad.returncode == 2 and "--lr must be" in bad.stderr

@@ -138,3 +138,25 @@ def test_quick_run_beats_chance_by_far(load_recipe, tmp_path):
     metrics = recipe.main(config)
     assert metrics["test_accuracy"] > 0.40
     assert os.path.exists(tmp_path / "model.keras")
+
+
+def test_polyak_averages_recompute_batch_norm_and_are_saved(
+    load_recipe, tiny_npz, tmp_path
+):
+    recipe = load_recipe("cifar10_resnet")
+    config = dataclasses.replace(
+        recipe.parse_args(["--polyak-from", "0.5"]), data=tiny_npz(), depth=8,
+        epochs=2, batch_size=32, out=str(tmp_path / "run"),
+    )  # fmt: skip
+    assert (config.polyak_from, config.ema_decay) == (0.5, 0.0)
+    metrics = recipe.main(config)
+    assert metrics["ema_test_accuracy"] is None
+    assert 0 <= metrics["polyak_test_accuracy"] <= 1
+    model = keras.saving.load_model(tmp_path / "run" / "model_polyak.keras")
+    x, y = np.load(config.data)["x_test"], np.load(config.data)["y_test"]
+    accuracy = np.mean(model.predict(x.astype("float32"), verbose=0).argmax(1) == y)
+    assert accuracy == pytest.approx(metrics["polyak_test_accuracy"], abs=1e-4)
+    with pytest.raises(SystemExit):
+        recipe.parse_args(["--polyak-from", "0.5", "--ema-decay", "0.9"])
+    with pytest.raises(SystemExit):
+        recipe.parse_args(["--polyak-from", "1"])

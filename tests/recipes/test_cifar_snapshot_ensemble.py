@@ -27,3 +27,22 @@ def test_flags(load_recipe):
     for argv in (["--snapshots", "0"], ["--lr-max", "0"], ["--depth", "9"]):
         with pytest.raises(SystemExit):
             recipe.parse_args(argv)
+
+
+def test_independent_runs_at_equal_cost_are_ensembled_and_kept(
+    load_recipe, tiny_npz, tmp_path
+):
+    recipe = load_recipe("cifar_snapshot_ensemble")
+    config = dataclasses.replace(
+        recipe.parse_args(["--independent"]), data=tiny_npz(), depth=8, epochs=2,
+        snapshots=2, batch_size=32, out=str(tmp_path / "run"),
+    )  # fmt: skip
+    assert config.independent is True
+    metrics = recipe.main(config)
+    members = [tmp_path / "run" / "independent" / f"member_{k}.weights.h5"
+               for k in range(2)]  # fmt: skip
+    assert all(m.exists() for m in members)
+    assert 0 <= metrics["independent_ensemble_accuracy"] <= 1
+    assert metrics["wall_time_s"]["independent"] > 0
+    # Without the flag the arm is absent, not a number.
+    assert recipe.parse_args([]).independent is False
