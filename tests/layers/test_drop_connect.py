@@ -99,3 +99,28 @@ def test_bad_rate(rate):
         DropConnectDense(3, rate)
     with pytest.raises(ValueError, match="rate"):
         DropConnectConv2D(3, 3, rate)
+
+
+def test_conv_training_runs_keras_own_conv_call(monkeypatch):
+    # The layer masks the kernel in `convolution_op` and leaves the rest of
+    # the call (bias, activation, layouts) to Keras's Conv2D.call, so it
+    # cannot drift from it: Keras's call runs in training too.
+    calls = []
+    original = keras.layers.Conv2D.call
+
+    def spy(self, inputs):
+        calls.append(type(self).__name__)
+        return original(self, inputs)
+
+    monkeypatch.setattr(keras.layers.Conv2D, "call", spy)
+    layer = DropConnectConv2D(4, 3, rate=0.5, seed=0, activation="relu")
+    x = np.ones((2, 5, 5, 3), "float32")
+    layer(x, training=True)
+    layer(x, training=False)
+    assert calls == ["DropConnectConv2D", "DropConnectConv2D"]
+    kernel = keras.ops.convert_to_numpy(layer.kernel)
+    dense = keras.ops.convert_to_numpy(layer(x, training=False))
+    dropped = keras.ops.convert_to_numpy(layer(x, training=True))
+    assert dense.shape == dropped.shape == (2, 3, 3, 4)
+    assert not np.allclose(dense, dropped) and np.all(dropped >= 0)
+    assert np.array_equal(kernel, keras.ops.convert_to_numpy(layer.kernel))
