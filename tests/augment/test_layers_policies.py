@@ -31,7 +31,12 @@ def test_layer_round_trip_and_identity_at_inference(make, tmp_path):
     # dense layer applied to the raw pixels.
     kernel, bias = model.layers[-1].get_weights()
     expected = x.reshape(len(x), -1) @ kernel + bias
-    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-4)
+    # Sums of 192 products of pixels up to 255: a result near 0 carries the
+    # rounding of the large terms, so the tolerance scales with the largest.
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5 * scale
+    )
     assert not np.allclose(np.asarray(layer(x, training=True)), x)
     np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
     path = str(tmp_path / "m.keras")

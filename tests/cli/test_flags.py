@@ -71,7 +71,7 @@ def test_out_that_is_a_file_is_refused(tmp_path, capsys):
 
 
 def test_verbose_sets_recipekit_verbose(monkeypatch):
-    monkeypatch.delenv("RECIPEKIT_VERBOSE", raising=False)
+    monkeypatch.setenv("RECIPEKIT_VERBOSE", "")  # restored (unset) after the test
     parser = recipekit_cli.recipe_parser("A recipe.", Config)
     recipekit_cli.parse_recipe_args(parser, ["--verbose"])
     assert os.environ["RECIPEKIT_VERBOSE"] == "1"
