@@ -289,7 +289,9 @@ def run_one(args, experiment, run, seed, argv=None):
     with open(path) as f:
         metrics = json.load(f)
     seconds = json.load(open(timing)) if os.path.exists(timing) else 0.0
-    shown = " ".join(["python", os.path.relpath(command[1], ROOT), *command[2:]])
+    # Paths as a reader at the repository's root would type them.
+    shown = [os.path.relpath(a, ROOT) if os.path.isabs(a) else a for a in command[2:]]
+    shown = " ".join(["python", os.path.relpath(command[1], ROOT), *shown])
     return metrics, shown, seconds
 
 
@@ -360,7 +362,19 @@ def markdown(results, experiments, args):
         "the 95% Student t interval of the per-seed differences to the baseline "
         "(the first arm); 'yes' when it excludes 0.",
         "",
+        "## Summary",
+        "",
+        "| experiment | arm vs baseline | effect (points, 95% CI) | clear? |",
+        "|---|---|---|---|",
     ]
+    for result in results:
+        base = result["rows"][0]["arm"]
+        for row in result["rows"][1:]:
+            clear = "yes" if row["significant"] else "no, within noise"
+            effect = f"{row['diff']:+.2f} +- {row['half']:.2f}"
+            arm = f"{row['arm']} vs {base}"
+            lines.append(f"| {result['experiment']} | {arm} | {effect} | {clear} |")
+    lines.append("")
     for result in results:
         experiment = experiments[result["experiment"]]
         lines += [f"## {experiment.name}", ""]
