@@ -108,3 +108,20 @@ def test_small_net_writes_its_metrics(tmp_path):
     bad = subprocess.run([*command[:2], "--lr", "0", "--out", str(out)],
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert bad.returncode == 2 and "--lr must be" in bad.stderr
+
+
+def test_errors_are_shown_as_accuracies(monkeypatch):
+    errors = {0: 0.40, 1: 0.30}
+    monkeypatch.setattr(
+        evidence, "run_one",
+        lambda args, experiment, run, seed, argv=None: (
+            {"a": errors[seed], "b": errors[seed] + 0.1}, "cmd --seed 0", 1.0),
+    )  # fmt: skip
+    experiment = evidence.Experiment(
+        "x", "why", {"r": ["recipe"]}, [("a", "r", ["a"]), ("b", "r", ["b"])],
+        "budget", error=True,
+    )  # fmt: skip
+    args = type("Args", (), {"seed": 0, "seeds": 2})()
+    rows = evidence.measure(args, experiment)["rows"]
+    assert rows[0]["values"] == pytest.approx([60.0, 70.0])
+    assert rows[1]["diff"] == pytest.approx(-10.0)  # more error: fewer points
