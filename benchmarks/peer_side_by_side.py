@@ -57,6 +57,19 @@ def _last_json(text):
     raise RuntimeError(f"no JSON line in the peer's output:\n{text[-2000:]}")
 
 
+def _table_epoch_seconds(text):
+    """Per-epoch training seconds from airbench94's table, whose last column
+    is the running `total_time_seconds` (its timer leaves evaluation out)."""
+    totals = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 7 and cells[1].isdigit() and cells[6]:
+            totals.append(float(cells[6]))
+    if not totals:
+        raise RuntimeError(f"no epoch rows in the peer's table:\n{text[-2000:]}")
+    return [round(b - a, 2) for a, b in zip([0.0, *totals], totals, strict=False)]
+
+
 def peer_run(args, seed):
     """One peer run; its JSON line, with the training epochs picked out."""
     path = os.path.join(args.out, "peer", f"seed{seed}.json")
@@ -78,8 +91,11 @@ def peer_run(args, seed):
     if done.returncode:
         raise RuntimeError(f"peer seed {seed} failed:\n{done.stderr[-3000:]}")
     result = _last_json(done.stdout)
-    # epoch_seconds: [whitening fit, epoch 1..N, final TTA evaluation]
-    result["train_epoch_s"] = result["epoch_seconds"][1:-1]
+    if "epoch_seconds" in result:
+        # airbench94_muon: [whitening fit, epoch 1..N, final TTA evaluation]
+        result["train_epoch_s"] = result["epoch_seconds"][1:-1]
+    else:  # airbench94 prints only its table: per epoch, the running total
+        result["train_epoch_s"] = _table_epoch_seconds(done.stdout)
     result["process_s"] = round(time.perf_counter() - started, 1)
     result["seed"] = seed
     _write(path, result)
