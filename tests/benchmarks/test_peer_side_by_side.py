@@ -63,3 +63,20 @@ def test_summary_pairs_by_seed_and_times_steady_epochs():
     # Steady epochs leave out epoch 1: 9/10 and 20/20.
     assert summary["per seed ratio"] == [0.9, 1.0]
     assert summary["time ratio recipe / peer"][0] == 0.95
+
+
+def test_airbench94_epoch_times_come_from_its_running_total():
+    table = "\n".join([
+        "|  run   |  epoch  |  train_loss  |  train_acc  |  val_acc  |  tta_val_acc  "
+        "|  total_time_seconds  |",
+        "|     1  |      1  |      1.2000  |     0.5000  |   0.6000  |               "
+        "|            100.5000  |",
+        "|        |      2  |      1.1000  |     0.6000  |   0.7000  |               "
+        "|            301.0000  |",
+        "|        |   eval  |      1.1000  |     0.6000  |   0.7000  |       0.7100  "
+        "|            320.0000  |",
+        '{"peer": "airbench94 (CPU float32 port)", "train_seconds": 320.0}',
+    ])  # fmt: skip
+    assert peer_side_by_side._table_epoch_seconds(table) == [100.5, 200.5]
+    with pytest.raises(RuntimeError, match="no epoch rows"):
+        peer_side_by_side._table_epoch_seconds('{"peer": "x"}')
