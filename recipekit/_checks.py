@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from recipekit_cli import in_interval  # the same intervals as the commands' flags
+from recipekit_cli import describe_interval, in_interval  # as the commands' flags
 
 
 def is_number(value):
@@ -29,8 +29,7 @@ def check_number(name, value, interval, integer=False, none=False):
     kind = is_integer(value) if integer else is_number(value)
     if not kind or not in_interval(value, interval):
         what = "an integer" if integer else "a number"
-        low, high = interval[1:-1].replace(" ", "").split(",")
-        where = f">= {low}" if (interval[0], high) == ("[", "inf") else f"in {interval}"
+        where = describe_interval(interval)
         raise ValueError(
             f"Argument `{name}` must be {'None or ' if none else ''}{what} {where}. "
             f"Received: {name}={value!r}"

@@ -8,6 +8,7 @@ library leaves its host program's stderr and environment alone.
 """
 
 from recipekit_cli._flags import (
+    describe_interval,
     in_interval,
     parse_recipe_args,
     recipe_parser,
@@ -17,6 +18,7 @@ from recipekit_cli._startup import quiet_start
 from recipekit_cli._tta import parse_tta, tta
 
 __all__ = [
+    "describe_interval",
     "in_interval",
     "parse_recipe_args",
     "parse_tta",

@@ -50,12 +50,16 @@ def in_interval(value, interval):
     return above and below and not math.isnan(value)
 
 
+def describe_interval(interval):
+    """`">= 1"` for `"[1, inf)"`, else `"in [0, 1)"`: for messages."""
+    opened, low, high, _ = _INTERVAL.match(interval).groups()
+    return f">= {low}" if (opened, high) == ("[", "inf") else f"in {interval}"
+
+
 def _check(parser, flag, value, interval):
     if not in_interval(value, interval):
         name = "--" + flag.replace("_", "-")
-        if interval.replace(" ", "") == "[1,inf)":
-            parser.error(f"{name} must be >= 1, got {value}")
-        parser.error(f"{name} must be in {interval}, got {value}")
+        parser.error(f"{name} must be {describe_interval(interval)}, got {value}")
 
 
 def parse_recipe_args(parser, argv=None, checks=None):

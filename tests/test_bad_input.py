@@ -255,7 +255,7 @@ ERRORS = [
         "resnet recipe --lighting nan",
         lambda t: run_recipe("cifar10_resnet", ["--lighting", "nan"]),
         SystemExit,
-        r"--lighting must be in \[0, inf\), got nan",
+        r"--lighting must be >= 0, got nan",
     ),
     (
         "a bare name that is neither a path nor a TFDS dataset, split=None",

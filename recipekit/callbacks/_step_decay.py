@@ -80,19 +80,22 @@ class StepDecay(LearningRateController):
     def learning_rate(self, epoch, step=None):
         """The rate at `epoch` (0-based), after `step` steps of it if warming up.
 
-        The schedule `recipekit.optimizers.StepDecay` computes it, in steps
-        (epochs when the number of steps per epoch is unknown): one formula
-        for the callback and the schedule.
+        The schedule `recipekit.optimizers.StepDecay` computes it (its
+        `rate`, in NumPy: no tensor per step), in steps (epochs when the
+        number of steps per epoch is unknown): one formula for both.
         """
         steps = self._steps or 1
         warmup = self.warmup_epochs * steps if step is not None else 0
-        schedule = StepDecaySchedule(
-            self.base_learning_rate,
-            [b * steps for b in self.boundaries],
-            self.factor,
-            warmup_steps=warmup,
-        )
-        return float(schedule(epoch * steps + (step or 0)))
+        key = (self.base_learning_rate, steps, warmup)
+        if getattr(self, "_schedule_key", None) != key:  # once per fit, not per step
+            self._schedule = StepDecaySchedule(
+                self.base_learning_rate,
+                [b * steps for b in self.boundaries],
+                self.factor,
+                warmup_steps=warmup,
+            )
+            self._schedule_key = key
+        return float(self._schedule.rate(epoch * steps + (step or 0)))
 
     def set_model(self, model):
         # Called when `fit` starts, before any `on_train_begin` (so before

@@ -4,6 +4,7 @@ import itertools
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from recipekit._checks import is_integer
@@ -147,13 +148,18 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
         )
 
     def __call__(self, step):
-        step = ops.cast(step, "float32")
-        drops = ops.zeros((), "float32")
+        return self.rate(ops.cast(step, "float32"), ops)
+
+    def rate(self, step, xp=np):
+        """The rate at `step`: with `keras.ops` inside the optimizer, with
+        NumPy (the default) in plain Python, as the StepDecay callback uses it
+        once per step without a tensor round trip. One formula for both."""
+        drops = 0.0
         for boundary in self.boundaries:
-            drops = drops + ops.cast(step >= boundary, "float32")
-        rate = self.learning_rate * ops.power(self.factor, drops)
+            drops = drops + xp.where(step >= boundary, 1.0, 0.0)
+        rate = self.learning_rate * xp.power(self.factor, drops)
         if self.warmup_steps:
-            rate = rate * ops.minimum(1.0, (step + 1.0) / self.warmup_steps)
+            rate = rate * xp.minimum(1.0, (step + 1.0) / self.warmup_steps)
         return rate
 
     def get_config(self):

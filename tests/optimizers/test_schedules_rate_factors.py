@@ -147,3 +147,9 @@ def test_rate_factors_under_mirrored_strategy():
     assert report["replicas"] == 2
     assert report["frozen_change"] == 0.0
     assert report["plain_change"] > 1e-3
+
+
+def test_step_decay_rate_in_numpy_equals_the_schedule():
+    schedule = recipekit.optimizers.StepDecay(0.1, [100, 150], warmup_steps=10)
+    for step in (0, 5, 9, 99, 100, 149, 150, 400):
+        assert schedule.rate(step) == pytest.approx(float(schedule(step)), rel=1e-6)
