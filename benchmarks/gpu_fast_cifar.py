@@ -10,12 +10,13 @@ There, one command (the device tool; carry `.whl` and `gpu_data`):
         python3 benchmarks/gpu_fast_cifar.py run --out $OUT
 
 `run` records the card and versions, then:
-0. the fast recipe's Muon variant beside its true peer, airbench94_muon (from
-   `gpu_data/peers/`, copied there by `prepare` from `../shared/peers/`; run,
-   not part of the project) in its original fp16 + `torch.compile` on the same
-   card, the recipe on JAX in mixed_float16, alternating for `--peer-seeds`
-   seeds: accuracy with and without TTA and the per-epoch time ratio
-   (`benchmarks/peer_side_by_side.py`);
+0. each variant of the fast recipe beside its own peer (`--peer-variants`:
+   Muon with airbench94_muon in its original fp16 + `torch.compile`, SGD with
+   airbench94 in its original fp16; from `gpu_data/peers/`, copied there by
+   `prepare` from `../shared/peers/`; run, not part of the project) on the
+   same card, the recipe on JAX in mixed_float16, alternating for
+   `--peer-seeds` seeds while the budget lasts: accuracy with and without TTA
+   and the per-epoch time ratio (`benchmarks/peer_side_by_side.py`);
 1. the fast recipe (`recipes/cifar10_fast.py`, 10 epochs, `--precision`) for as
    many seeds as fit in `--fast-budget-s`: accuracy with and without TTA, wall
    time, per-epoch times (the first pays for compilation), mean and std;
@@ -23,8 +24,10 @@ There, one command (the device tool; carry `.whl` and `gpu_data`):
    as what is left of `--budget-s` allows: a 2-epoch run times an epoch, then
    the largest number of epochs that fits runs (the schedule stays the
    182-epoch one; `stopped_at_epoch` says where it stopped);
-and writes everything to `OUT/summary.json`. `--dry-run` shrinks it all to
-seconds on a CPU (the test suite runs it so).
+and writes everything to `OUT/summary.json` after each stage (a stage starts
+only with a fifth of `--budget-s` left, so a cut-short call still returns what
+it did). `--dry-run` shrinks it all to seconds on a CPU (the test suite runs
+it so).
 
     python benchmarks/gpu_fast_cifar.py prepare
     python benchmarks/gpu_fast_cifar.py run --dry-run --out /tmp/gpu   # CPU check
@@ -40,6 +43,15 @@ import subprocess
 import sys
 import tempfile
 import time
+
+# Several processes share the card (this one, each recipe run, each peer run):
+# JAX takes memory as it needs it instead of 75% of the card at its start, and
+# keeps its compiled programs on disk, so a later run of the same step reuses
+# them (the recipe's first epoch still reports what compiling cost).
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+os.environ.setdefault(
+    "JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "jax_cache")
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -175,28 +187,38 @@ def resnet_run(args, work, deadline):
     }  # fmt: skip
 
 
-def side_by_side(args, work):
-    """The Muon variant and airbench94_muon, seed by seed, on this card."""
+def side_by_side(args, work, variant, deadline):
+    """A variant of the fast recipe beside its own peer, seed by seed, on this card."""
     sys.path.insert(0, HERE)
     import peer_side_by_side
 
     gpu = machine()["gpu"]
     on_gpu = not gpu.startswith("none")
-    options = peer_side_by_side.parser().parse_args([])
+    options = peer_side_by_side.parser().parse_args(["--variant", variant])
     options.data = args.peer_data or (peer_side_by_side.SAMPLE if args.dry_run
                                       else args.data)  # fmt: skip
     options.peers = args.peers if os.path.isdir(args.peers) else PEERS
     options.seeds = 1 if args.dry_run else args.peer_seeds
     options.epochs = 1 if args.dry_run else None
     options.precision = "float16" if on_gpu else "float32"
-    options.out = os.path.join(work, "side_by_side")
-    result = peer_side_by_side.side_by_side(options)
-    result["peer precision"] = "float16 + torch.compile" if on_gpu else "float32"
+    options.out = os.path.join(work, f"side_by_side_{variant}")
+    result = peer_side_by_side.side_by_side(options, deadline)
+    compiled = " + torch.compile" if variant == "muon" else ""
+    result["peer precision"] = f"float16{compiled}" if on_gpu else "float32"
     return result
+
+
+def _write_summary(summary, out):
+    """Written after every stage: a call cut short still returns what it did."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "summary.json.tmp"), "w") as f:
+        json.dump(summary, f, indent=2)
+    os.replace(os.path.join(out, "summary.json.tmp"), os.path.join(out, "summary.json"))
 
 
 def run(args):
     start = time.perf_counter()
+    deadline = start + args.budget_s
     summary = {"machine": machine(), "precision": args.precision, "data": args.data}
     print(json.dumps(summary), flush=True)
     import recipekit
@@ -206,17 +228,27 @@ def run(args):
     summary["decode_s"] = round(time.perf_counter() - loaded, 1)
     work = tempfile.mkdtemp(prefix="gpu_runs_")  # Only summary.json comes back.
     try:
-        if args.peer_seeds:
-            summary["side_by_side"] = side_by_side(args, work)
-        fast_deadline = time.perf_counter() + args.fast_budget_s
-        summary["fast"] = fast_runs(args, work, fast_deadline)
-        summary["resnet20"] = resnet_run(args, work, start + args.budget_s)
+        for variant in args.peer_variants if args.peer_seeds else ():
+            # A stage starts only with at least a fifth of the budget left.
+            if deadline - time.perf_counter() < args.budget_s / 5:
+                summary[f"side_by_side_{variant}"] = "skipped: out of budget"
+                continue
+            summary[f"side_by_side_{variant}"] = side_by_side(
+                args, work, variant, deadline
+            )
+            _write_summary(summary, args.out)
+        fast_deadline = min(deadline, time.perf_counter() + args.fast_budget_s)
+        if args.fast_budget_s > 0 and time.perf_counter() < fast_deadline:
+            summary["fast"] = fast_runs(args, work, fast_deadline)
+            _write_summary(summary, args.out)
+        if deadline - time.perf_counter() > args.budget_s / 5:
+            summary["resnet20"] = resnet_run(args, work, deadline)
+        else:
+            summary["resnet20"] = "skipped: out of budget"
     finally:
         shutil.rmtree(work, ignore_errors=True)
         summary["total_s"] = round(time.perf_counter() - start, 1)
-        os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, "summary.json"), "w") as f:
-            json.dump(summary, f, indent=2)
+        _write_summary(summary, args.out)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -243,6 +275,9 @@ def main(argv=None):
         default=3,
         help="seeds of the side-by-side with airbench94_muon (0: none)",
     )
+    r.add_argument("--peer-variants", nargs="+", choices=("muon", "sgd"),
+                   default=["muon", "sgd"], help="recipe variants set beside "
+                   "their peers: muon/airbench94_muon, sgd/airbench94")  # fmt: skip
     r.add_argument("--peer-data", help="archive for the side-by-side (default --data)")
     r.add_argument("--peers", default=os.path.join(ROOT, "..", "shared", "peers"),
                    help="folder of the peer scripts (else gpu_data/peers)")  # fmt: skip

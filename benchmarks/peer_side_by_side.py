@@ -207,15 +207,23 @@ def _write(path, value):
     os.replace(path + ".tmp", path)
 
 
-def side_by_side(args):
-    """Alternates peer and recipe seed by seed; returns the summary."""
-    pairs = []
+def side_by_side(args, deadline=None):
+    """Alternates peer and recipe seed by seed; returns the summary.
+
+    With a `deadline` (a `time.perf_counter()` value), a seed starts only
+    while the time left exceeds what the slowest seed so far took."""
+    pairs, slowest = [], 0.0
     for seed in range(args.seed, args.seed + args.seeds):
+        if pairs and deadline is not None and deadline - time.perf_counter() < slowest:
+            print(f"side by side: {len(pairs)} seed(s), no time for more", flush=True)
+            break
+        started = time.perf_counter()
         peer = peer_run(args, seed)
         print(json.dumps({"peer": PEER_SCRIPT[args.variant], **peer}), flush=True)
         recipe = recipe_run(args, seed)
         print(json.dumps({"recipe": args.variant, **recipe}), flush=True)
         pairs.append((peer, recipe))
+        slowest = max(slowest, time.perf_counter() - started)
     summary = summarize(pairs)
     summary["runs"] = [{"peer": p, "recipe": r} for p, r in pairs]
     summary["table"] = table(summary, args)

@@ -91,6 +91,8 @@ def quiet_start():
         # own `keras.utils.set_random_seed` imports it (to seed tf.random),
         # and tf.data paths need it, so its noise would come a little later.
         if importlib.util.find_spec("tensorflow") is not None:
-            import tensorflow as tf
-
+            try:
+                import tensorflow as tf
+            except ImportError:  # found but broken: Keras reports it if needed
+                return
             tf.config.list_physical_devices()  # where cuInit fails, if it does

@@ -22,7 +22,7 @@ def test_gpu_script_dry_run_writes_a_summary(tmp_path):
     command = [
         sys.executable, os.path.join(ROOT, "benchmarks", "gpu_fast_cifar.py"), "run",
         "--dry-run", "--data", str(data), "--seeds", "1", "--out", str(out),
-        "--fast-budget-s", "1", "--budget-s", "60", "--precision", "float32",
+        "--fast-budget-s", "1", "--budget-s", "900", "--precision", "float32",
     ]  # fmt: skip
     env = {**os.environ, "RECIPEKIT_CACHE": str(tmp_path / "cache")}
     result = subprocess.run(command, capture_output=True, text=True, timeout=600,
@@ -34,10 +34,11 @@ def test_gpu_script_dry_run_writes_a_summary(tmp_path):
     fast = summary["fast"]
     assert len(fast["runs"]) == 1 and len(fast["runs"][0]["epoch_times_s"]) == 2
     assert 0 <= fast["tta_accuracy_mean_std"][0] <= 1
-    side = summary["side_by_side"]  # the peer and the recipe, same machine
-    assert side["seeds"] == [0] and side["peer precision"] == "float32"
-    assert len(side["runs"][0]["peer"]["train_epoch_s"]) == 1
-    assert "time ratio recipe / peer" in side
+    for variant in ("muon", "sgd"):  # each variant and its peer, same machine
+        side = summary[f"side_by_side_{variant}"]
+        assert side["seeds"] == [0] and side["peer precision"] == "float32"
+        assert len(side["runs"][0]["peer"]["train_epoch_s"]) == 1
+        assert "time ratio recipe / peer" in side
     resnet = summary["resnet20"]
     assert resnet["schedule_epochs"] == 4
     assert 1 <= resnet["stopped_at_epoch"] <= 4
