@@ -21,6 +21,8 @@ def image(shape=(2, 8, 8, 3), seed=0):
 
 # name -> (factory, input array, tf_only). Inputs are batches of 2.
 LAYERS = {
+    "BatchNormAct": (lambda: recipekit.layers.BatchNormAct("gelu", momentum=0.6),
+                     image((2, 4, 4, 3)), False),
     "StochasticDepth": (lambda: recipekit.layers.StochasticDepth(0.5, seed=1),
                         image((2, 4, 4, 3)), False),
     "DropConnectDense": (lambda: recipekit.layers.DropConnectDense(3, 0.5, seed=1),
@@ -116,7 +118,9 @@ def test_layer_harness(name, tmp_path):
     # Config round trip: the same config, and a layer that builds from it.
     config = layer.get_config()
     assert type(layer).from_config(config).get_config() == config
-    # .keras round trip with safe_mode: same inference outputs.
+    # .keras round trip with safe_mode: same inference outputs (read again:
+    # the training calls above moved BatchNormAct's moving statistics).
+    inference = keras.ops.convert_to_numpy(model(x, training=False))
     path = str(tmp_path / f"{name}.keras")
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)

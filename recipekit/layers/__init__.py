@@ -1,5 +1,7 @@
-"""Regularization layers Keras does not ship, each named for what it drops."""
+"""Layers Keras does not ship: regularizers named for what they drop, and a
+BatchNorm + activation with one hand-written gradient."""
 
+from recipekit.layers._batch_norm_act import BatchNormAct
 from recipekit.layers._drop_connect import DropConnectConv2D, DropConnectDense
 from recipekit.layers._fractional_max_pooling import (
     FractionalMaxPooling2D,
@@ -12,6 +14,7 @@ from recipekit.layers._stochastic_depth import (
 )
 
 __all__ = [
+    "BatchNormAct",
     "DropConnectConv2D",
     "DropConnectDense",
     "FractionalMaxPooling2D",

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from recipekit.layers import BatchNormAct
 from recipekit.models._whitening import PatchWhitening
 
 
@@ -61,8 +62,9 @@ def fast_cifar_net(
 
     A frozen `PatchWhitening` layer (adapt it to the training images before
     training), GELU, then one conv group per width (3x3 conv, 2x2 max-pool,
-    BatchNorm, GELU, 3x3 conv, BatchNorm, GELU), a max-pool over what is left,
-    and a bias-free linear classifier whose logits are multiplied by
+    BatchNorm + GELU, 3x3 conv, BatchNorm + GELU; each BatchNorm + GELU one
+    `recipekit.layers.BatchNormAct`), a max-pool over what is left, and a
+    bias-free linear classifier whose logits are multiplied by
     `logit_scale`. BatchNorm has no scale (gamma fixed at 1), only a shift;
     convolutions start as the identity on their first channels. 1.97M
     parameters at the default widths.
@@ -125,10 +127,12 @@ def fast_cifar_net(
         )(x)
         if pool:
             x = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
-        x = keras.layers.BatchNormalization(
-            momentum=batch_norm_momentum, epsilon=1e-12, scale=False, name=f"{name}_bn"
-        )(x)
-        return keras.layers.Activation("gelu", name=f"{name}_gelu")(x)
+        # BatchNorm then GELU, with one hand-written backward pass (the same
+        # function and weights as BatchNormalization + Activation("gelu")).
+        return BatchNormAct(
+            "gelu", momentum=batch_norm_momentum, epsilon=1e-12, scale=False,
+            name=f"{name}_bn",
+        )(x)  # fmt: skip
 
     inputs = keras.Input(input_shape)
     x = inputs
