@@ -213,11 +213,9 @@ def train(config: Config, run) -> dict:
         logits = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         net.compile("sgd", logits, metrics=["accuracy"])
 
-    # Train: the EMA lives in the optimizer, so Keras's BackupAndRestore
-    # carries it. Each epoch is a seeded permutation, so a resumed run gets
-    # the same batches. Keras needs a batch to build even when a backup says
-    # training is over (shuffle=False: epoch_indices shuffles, by epoch). Each
-    # epoch is timed from its start to its last step, as airbench times it.
+    # Train: the EMA lives in the optimizer, so BackupAndRestore carries it.
+    # Seeded permutations per epoch (shuffle=False): a resumed run gets the
+    # same batches. Epochs are timed start to last step, as airbench does.
     start_epoch = min(run.resume_epoch, config.epochs - 1)
     positions, inputs = recipekit.data.epoch_indices(
         len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
@@ -239,6 +237,8 @@ def train(config: Config, run) -> dict:
             csv_path=os.path.join(run.path, "log.csv"), validation_label=label),
         backup,
     ]  # fmt: skip
+    if muon and config.whitening:  # bias trained 3 epochs, then out of backprop
+        callbacks.append(recipekit.callbacks.StopWhiteningBias(c.whitening_bias_epochs))
     recipekit.report.phase("training")
     start = time.perf_counter()
     model.fit(inputs, one_hot[positions], config.batch_size, config.epochs,

@@ -10,11 +10,13 @@ from recipekit.callbacks._snapshot import SnapshotEnsemble
 from recipekit.callbacks._step_decay import StepDecay
 from recipekit.callbacks._swap_averages import SwapAverages
 from recipekit.callbacks._validate import Validate
+from recipekit.callbacks._whitening_bias import StopWhiteningBias
 
 __all__ = [
     "BackupAndRestore",
     "SnapshotEnsemble",
     "StepDecay",
+    "StopWhiteningBias",
     "SwapAverages",
     "TrainingCurves",
     "Validate",

@@ -28,6 +28,50 @@ def _act_slope(z, activation):
     return None
 
 
+def activate(x, activation):
+    """`activation` of x computed in float32, returned in x's dtype, with a
+    hand-written gradient (one slope instead of autodiff's chain of ops)."""
+    if activation == "linear":
+        return x
+
+    @ops.custom_gradient
+    def forward(x):
+        z = ops.cast(x, "float32")
+
+        def backward(*args, upstream=None):
+            if upstream is None:  # TensorFlow and JAX pass it alone
+                (upstream,) = args
+            slope = _act_slope(z, activation)
+            return ops.cast(ops.cast(upstream, "float32") * slope, x.dtype)
+
+        return ops.cast(_act(z, activation), x.dtype), backward
+
+    return forward(x)
+
+
+def _tf_fused_batch_norm(layer, x):
+    """TensorFlow's fused kernel (oneDNN on CPUs, cuDNN on GPUs) for the
+    training normalisation of NHWC inputs: statistics, normalisation and
+    their gradient in a few passes over x in its own dtype. Returns the
+    normalised x and updates the moving statistics as Keras's layer does."""
+    import tensorflow as tf
+
+    channels = x.shape[-1]
+    gamma = layer.gamma.value if layer.scale else tf.ones([channels])
+    beta = layer.beta.value if layer.center else tf.zeros([channels])
+    y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+        x, gamma, beta, epsilon=layer.epsilon, is_training=True
+    )
+    count = tf.cast(tf.size(x) // channels, "float32")
+    variance = variance * (count - 1) / count  # the kernel returns it unbiased
+    momentum = layer.momentum
+    layer.moving_mean.assign(layer.moving_mean * momentum + mean * (1 - momentum))
+    layer.moving_variance.assign(
+        layer.moving_variance * momentum + variance * (1 - momentum)
+    )
+    return y
+
+
 @keras.saving.register_keras_serializable(package="recipekit")
 class BatchNormAct(keras.layers.BatchNormalization):
     """`BatchNormalization` followed by an activation, with one backward pass.
@@ -35,18 +79,28 @@ class BatchNormAct(keras.layers.BatchNormalization):
     The same function as `keras.layers.BatchNormalization` then
     `keras.layers.Activation(activation)` (timm's `BatchNormAct2d`), and the
     same variables, so its weights are a `BatchNormalization`'s. What differs
-    is the gradient in training: automatic differentiation of Keras's layer
-    goes back through every elementwise op of the normalisation (a cast to
-    float32, subtracting the mean, scaling, shifting, casting back) and of the
-    activation, one pass over the activations each. Here the layer gives the
-    closed form instead, `dx = gamma / sigma * (dz - mean(dz) - x_hat *
-    mean(dz * x_hat))` with `dz` the upstream gradient times the
-    activation's slope, in a few passes. Everything is computed in float32
-    under mixed precision (as Keras's BatchNormalization computes), and the
-    output has the layer's compute dtype.
+    is the cost of training. Automatic differentiation of Keras's layers goes
+    back through every elementwise op of the normalisation (a cast to float32,
+    subtracting the mean, scaling, shifting, casting back) and of the
+    activation, one pass over the activations each; on a CPU those passes cost
+    as much as the convolutions around them. Here:
 
-    Measured on 2 CPU cores, TensorFlow, bfloat16, the fast CIFAR net's
-    shapes: see `benchmarks/RESULTS.md` ("The Muon step, op by op").
+    - the normalisation's gradient is its closed form, `dx = gamma / sigma *
+      (dz - mean(dz) - x_hat * mean(dz * x_hat))`, in float32 (as Keras's
+      layer computes under mixed precision);
+    - on TensorFlow, for NHWC inputs, the normalisation is TensorFlow's fused
+      kernel instead (`tf.nn.fused_batch_norm`: oneDNN on CPUs, cuDNN on
+      GPUs), statistics and gradient in a few passes over the inputs in their
+      own dtype; the moving statistics get Keras's update. This is the one
+      backend-specific path in recipekit's layers (`docs/design.md`), tested
+      equal to the portable one;
+    - the activation's gradient is its slope times the upstream gradient,
+      computed in float32.
+
+    On 2 CPU cores, TensorFlow, bfloat16, batch 2000 of the fast CIFAR net's
+    15x15x64 activations, forward and backward: 78 ms against 246 ms for
+    `BatchNormalization` + `Activation("gelu")`; the whole Muon step of
+    `fast_cifar_net`: `benchmarks/RESULTS.md`.
 
     Masks, `renorm` and `synchronized` take Keras's own path (then the
     activation). In inference, and when the layer is frozen, it uses the
@@ -81,6 +135,18 @@ class BatchNormAct(keras.layers.BatchNormalization):
         if mask is not None or self.renorm or self.synchronized:
             x = super().call(inputs, training=training, mask=mask)
             return ops.cast(_act(ops.cast(x, "float32"), self.activation), x.dtype)
+        if (
+            training
+            and self.trainable
+            and keras.backend.backend() == "tensorflow"
+            and len(inputs.shape) == 4
+            and self.axis in (-1, 3)
+            # oneDNN's bfloat16 kernel crawls when the channels are not a
+            # multiple of 16 (2000x31x31x24: 793 ms against 44 ms at 32).
+            and (self.compute_dtype != "bfloat16" or inputs.shape[-1] % 16 == 0)
+        ):
+            x = ops.cast(inputs, self.compute_dtype)
+            return activate(_tf_fused_batch_norm(self, x), self.activation)
         x = ops.cast(inputs, "float32")
         params = [
             ops.cast(v, "float32") for v in (self.gamma, self.beta) if v is not None

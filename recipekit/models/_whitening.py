@@ -66,6 +66,19 @@ def patch_whitening_kernel(images, patch_size=2, epsilon=5e-4):
     return kernel.reshape(k, k, channels, -1).astype(np.float32)
 
 
+def _zero_gradient_anchor(variable, dtype):
+    """A scalar 0 that depends on `variable`, whose gradient is always zeros."""
+
+    @ops.custom_gradient
+    def anchor(value):
+        def backward(*args, upstream=None):
+            return ops.zeros_like(value)
+
+        return ops.zeros((), dtype), backward
+
+    return anchor(variable)
+
+
 @keras.saving.register_keras_serializable(package="recipekit")
 class PatchWhitening(keras.layers.Layer):
     """A convolution with a frozen whitening kernel and a trainable bias.
@@ -76,9 +89,18 @@ class PatchWhitening(keras.layers.Layer):
     its kernel from data with `adapt(images)`, not by gradient descent; the kernel
     is a non-trainable weight (saved with the model), the bias trains.
 
+    `train_bias = False` (an argument, or an attribute set between epochs
+    with a retrace: `recipekit.callbacks.StopWhiteningBias`) ends the bias's
+    training the way airbench94_muon does after 3 epochs: the bias gets a zero
+    gradient, and the backward pass stops at the layer above this one (its
+    gradient with respect to the whitened images, which only the bias used, is
+    never computed). The bias stays in `trainable_weights`, so optimizers that
+    need every variable's gradient (`MultiOptimizer`) keep working.
+
     Args:
         patch_size: side `k` of the square patches.
         epsilon: added to the patch eigenvalues (see `patch_whitening_kernel`).
+        train_bias: False: the bias gets zero gradients (see above).
 
     Call arguments:
         inputs: `(batch, height, width, channels)`.
@@ -94,11 +116,17 @@ class PatchWhitening(keras.layers.Layer):
     (B, 31, 31, 24)
     """
 
-    def __init__(self, patch_size=2, epsilon=5e-4, **kwargs):
+    def __init__(self, patch_size=2, epsilon=5e-4, train_bias=True, **kwargs):
         super().__init__(**kwargs)
         _check(patch_size, epsilon)
+        if not isinstance(train_bias, bool):
+            raise ValueError(
+                "Argument `train_bias` must be True or False. Received: "
+                f"train_bias={train_bias!r}"
+            )
         self.patch_size = patch_size
         self.epsilon = epsilon
+        self.train_bias = train_bias
 
     def build(self, input_shape):
         if len(input_shape) != 4 or input_shape[-1] is None:
@@ -134,7 +162,15 @@ class PatchWhitening(keras.layers.Layer):
     def call(self, inputs):
         kernel = ops.cast(self.kernel, inputs.dtype)
         outputs = ops.conv(inputs, kernel, padding="valid")
-        return outputs + ops.cast(self.bias, inputs.dtype)
+        outputs = outputs + ops.cast(self.bias, inputs.dtype)
+        if self.train_bias:
+            return outputs
+        # Nothing flows back through the outputs; the bias is tied to them by
+        # a zero whose gradient is zero whatever comes from above, so the
+        # graph that would compute what comes from above is pruned.
+        return ops.stop_gradient(outputs) + _zero_gradient_anchor(
+            ops.convert_to_tensor(self.bias), outputs.dtype
+        )
 
     def compute_output_shape(self, input_shape):
         k = self.patch_size
@@ -146,4 +182,5 @@ class PatchWhitening(keras.layers.Layer):
             **super().get_config(),
             "patch_size": self.patch_size,
             "epsilon": self.epsilon,
+            "train_bias": self.train_bias,
         }
