@@ -24,9 +24,9 @@ There, one command (the device tool; carry `.whl` and `gpu_data`):
    as what is left of `--budget-s` allows: a 2-epoch run times an epoch, then
    the largest number of epochs that fits runs (the schedule stays the
    182-epoch one; `stopped_at_epoch` says where it stopped);
-and writes everything to `OUT/summary.json` after each stage (a stage starts
-only with a fifth of `--budget-s` left, so a cut-short call still returns what
-it did). `--dry-run` shrinks it all to seconds on a CPU (the test suite runs
+(`--stages` picks some) and writes everything to `OUT/summary.json` after
+each stage (a stage starts only with a fifth of `--budget-s` left, so a
+cut-short call still returns what it did). `--dry-run` shrinks it all to seconds on a CPU (the test suite runs
 it so).
 
     python benchmarks/gpu_fast_cifar.py prepare
@@ -59,6 +59,7 @@ DATA = os.path.join(ROOT, "gpu_data", "cifar10-jpeg.tar.gz")
 PEERS = os.path.join(ROOT, "gpu_data", "peers")  # airbench's scripts, carried
 WHEELS = ("keras==3.15.1", "namex==0.1.0", "optree==0.20.0")
 TARGET = 0.94
+STAGES = ("side_by_side", "fast", "resnet")
 
 
 def prepare(source):
@@ -228,7 +229,9 @@ def run(args):
     summary["decode_s"] = round(time.perf_counter() - loaded, 1)
     work = tempfile.mkdtemp(prefix="gpu_runs_")  # Only summary.json comes back.
     try:
-        for variant in args.peer_variants if args.peer_seeds else ():
+        stages = set(args.stages)
+        peer_variants = args.peer_variants if "side_by_side" in stages else ()
+        for variant in peer_variants if args.peer_seeds else ():
             # A stage starts only with at least a fifth of the budget left.
             if deadline - time.perf_counter() < args.budget_s / 5:
                 summary[f"side_by_side_{variant}"] = "skipped: out of budget"
@@ -238,10 +241,12 @@ def run(args):
             )
             _write_summary(summary, args.out)
         fast_deadline = min(deadline, time.perf_counter() + args.fast_budget_s)
-        if args.fast_budget_s > 0 and time.perf_counter() < fast_deadline:
+        if "fast" in stages and time.perf_counter() < fast_deadline:
             summary["fast"] = fast_runs(args, work, fast_deadline)
             _write_summary(summary, args.out)
-        if deadline - time.perf_counter() > args.budget_s / 5:
+        if "resnet" not in stages:
+            pass
+        elif deadline - time.perf_counter() > args.budget_s / 5:
             summary["resnet20"] = resnet_run(args, work, deadline)
         else:
             summary["resnet20"] = "skipped: out of budget"
@@ -269,6 +274,8 @@ def main(argv=None):
     r.add_argument("--budget-s", type=float, default=540)
     r.add_argument("--precision", default="mixed_bfloat16")
     r.add_argument("--dry-run", action="store_true", help="tiny runs, e.g. on CPU")
+    r.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES),
+                   help="which to run (default: all three, in order)")  # fmt: skip
     r.add_argument(
         "--peer-seeds",
         type=int,

@@ -59,14 +59,20 @@ def _last_json(text):
 
 def _table_epoch_seconds(text):
     """Per-epoch training seconds from airbench94's table, whose last column
-    is the running `total_time_seconds` (its timer leaves evaluation out)."""
-    totals = []
+    is the running `total_time_seconds` (its timer leaves evaluation out).
+    On a GPU the table holds a warm-up run first: a total that falls starts a
+    new run, and the last run's epochs are returned."""
+    runs = []
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 7 and cells[1].isdigit() and cells[6]:
-            totals.append(float(cells[6]))
-    if not totals:
+            total = float(cells[6])
+            if not runs or total < runs[-1][-1]:
+                runs.append([])
+            runs[-1].append(total)
+    if not runs:
         raise RuntimeError(f"no epoch rows in the peer's table:\n{text[-2000:]}")
+    totals = runs[-1]
     return [round(b - a, 2) for a, b in zip([0.0, *totals], totals, strict=False)]
 
 

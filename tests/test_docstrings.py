@@ -24,6 +24,7 @@ RUNNABLE = [
     optimizers.Lookahead,
     optimizers.Muon,
     optimizers.orthogonalize,
+    recipekit.layers.BatchNormAct,
     data.DeviceImages,
     data.DeviceImages.training_model,
     augment.translate,
