@@ -26,8 +26,8 @@ There, one command (the device tool; carry `.whl` and `gpu_data`):
    182-epoch one; `stopped_at_epoch` says where it stopped);
 (`--stages` picks some) and writes everything to `OUT/summary.json` after
 each stage (a stage starts only with a fifth of `--budget-s` left, so a
-cut-short call still returns what it did). `--dry-run` shrinks it all to seconds on a CPU (the test suite runs
-it so).
+cut-short call still returns what it did). `--dry-run` shrinks it all to
+seconds on a CPU (the test suite runs it so).
 
     python benchmarks/gpu_fast_cifar.py prepare
     python benchmarks/gpu_fast_cifar.py run --dry-run --out /tmp/gpu   # CPU check
