@@ -19,6 +19,23 @@ import recipekit_cli
 SHAPES = [(15, 15, 64), (7, 7, 256), (3, 3, 256), (31, 31, 24)]
 
 
+def forward_backward(layers, weights):
+    """x -> the gradients of sum(layers(x)) for x and the weights (a closure:
+    as `tf.function` arguments the variables would become copies)."""
+    import tensorflow as tf
+
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = x
+            for layer in layers:
+                y = layer(y, training=True)
+            total = tf.reduce_sum(tf.cast(y, "float32"))
+        return tape.gradient(total, [x, *weights])
+
+    return step
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--precision", default="mixed_bfloat16")
@@ -61,15 +78,7 @@ def main():
                 layer.build(x.shape)
             weights = [w for layer in layers for w in layer.trainable_weights]
 
-            @tf.function
-            def step(x, layers=layers, weights=weights):
-                with tf.GradientTape() as tape:
-                    tape.watch(x)
-                    y = x
-                    for layer in layers:
-                        y = layer(y, training=True)
-                    total = tf.reduce_sum(tf.cast(y, "float32"))
-                return tape.gradient(total, [x, *weights])
+            step = tf.function(forward_backward(layers, weights))
 
             [g.numpy() for g in step(x)]  # trace and warm up
             runs = []

@@ -86,7 +86,7 @@ def test_airbench94_on_a_gpu_times_its_last_run_not_the_warm_up():
     # On a GPU the table holds a warm-up run, then the timed one: the running
     # total falls where the second starts (seen on an H200: ..., 0.16, -3.93).
     def row(epoch, total):
-        return f"|        |  {epoch:>5}  |  1.0  |  0.5  |  0.6  |        |  {total:.4f}  |"
+        return f"|   |  {epoch}  |  1.0  |  0.5  |  0.6  |   |  {total:.4f}  |"
 
     table = "\n".join(
         [row(1, 2.52), row(2, 2.71), row(3, 2.89), row(1, 0.21), row(2, 0.41)]
