@@ -63,13 +63,15 @@ def _tf_fused_batch_norm(layer, x):
         x, gamma, beta, epsilon=layer.epsilon, is_training=True
     )
     count = tf.cast(tf.size(x) // channels, "float32")
-    variance = variance * (count - 1) / count  # the kernel returns it unbiased
-    momentum = layer.momentum
-    layer.moving_mean.assign(layer.moving_mean * momentum + mean * (1 - momentum))
-    layer.moving_variance.assign(
-        layer.moving_variance * momentum + variance * (1 - momentum)
-    )
+    _update_moving_statistics(layer, mean, variance * (count - 1) / count)  # biased
     return y
+
+
+def _update_moving_statistics(layer, mean, variance):
+    """Keras's update: keep `momentum` of the moving statistics per step."""
+    momentum = layer.momentum
+    for moving, batch in ((layer.moving_mean, mean), (layer.moving_variance, variance)):
+        moving.assign(ops.cast(moving, "float32") * momentum + batch * (1 - momentum))
 
 
 @keras.saving.register_keras_serializable(package="recipekit")
@@ -141,8 +143,8 @@ class BatchNormAct(keras.layers.BatchNormalization):
             and keras.backend.backend() == "tensorflow"
             and len(inputs.shape) == 4
             and self.axis in (-1, 3)
-            # oneDNN's bfloat16 kernel crawls when the channels are not a
-            # multiple of 16 (2000x31x31x24: 793 ms against 44 ms at 32).
+            # oneDNN's bfloat16 kernel is many times slower when the channels
+            # are not a multiple of 16 (seen at 24): the portable path then.
             and (self.compute_dtype != "bfloat16" or inputs.shape[-1] % 16 == 0)
         ):
             x = ops.cast(inputs, self.compute_dtype)
@@ -158,14 +160,7 @@ class BatchNormAct(keras.layers.BatchNormalization):
             plain = ops.stop_gradient(x)
             mean = ops.mean(plain, axis=axes)
             variance = ops.mean(ops.square(plain - ops.reshape(mean, shape)), axis=axes)
-            momentum = self.momentum
-            self.moving_mean.assign(
-                ops.cast(self.moving_mean, "float32") * momentum + mean * (1 - momentum)
-            )
-            self.moving_variance.assign(
-                ops.cast(self.moving_variance, "float32") * momentum
-                + variance * (1 - momentum)
-            )
+            _update_moving_statistics(self, mean, variance)
             y = self._train_forward(
                 x,
                 ops.reshape(mean, shape),
