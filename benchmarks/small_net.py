@@ -2,10 +2,10 @@
 
 The network is the lecture's plain CNN: two 3x3 conv blocks (32, 32 filters;
 64, 64 filters), a 256-unit dense layer and a softmax classifier, trained on
-4,500 images of recipekit's 5,000-image CIFAR-10 sample without augmentation
-(so it overfits and a regularizer has work to do). The other 500 training
-images (a fixed random 10%) are a validation split for choosing a learning
-rate; the sample's 1,000 test images give the test accuracy. The arms:
+90% of the training images of `--data` without augmentation (so it overfits
+and a regularizer has work to do); the evidence runs pass the full CIFAR-10,
+so 45,000 images. The other 10% (a fixed random split) are a validation split
+for choosing a learning rate; the test split gives the test accuracy. The arms:
 
 - `--head none|dropout|dropconnect`: the dense layer plain, followed by
   Dropout(0.5), or a DropConnectDense(rate 0.5);

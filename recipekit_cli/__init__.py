@@ -15,9 +15,10 @@ from recipekit_cli._flags import (
     updated,
 )
 from recipekit_cli._startup import quiet_start
-from recipekit_cli._tta import parse_tta, tta
+from recipekit_cli._tta import TTA_MODES, parse_tta, tta
 
 __all__ = [
+    "TTA_MODES",
     "describe_interval",
     "in_interval",
     "parse_recipe_args",

@@ -46,6 +46,8 @@ class Config:
     bn_momentum: float = 0.6  # Keras sense: running stats keep 60% per step
     flip: str = "alternating"  # mirror every other epoch; "random": coin per image
     translate: int = 2  # pixels of reflect-padded random translation
+    jitter: float = 0.0  # color-jitter strength (brightness/contrast/saturation)
+    lighting: float = 0.0  # PCA lighting alpha std (AlexNet: 0.1), PCA fit on train
     optimizer: str = "sgd"  # "muon": airbench94_muon's (see MUON below)
     averaging: str = "ema"  # "ema" | "lookahead" (airbench94's) | "none"
     ema_decay: float = 0.98  # EMA of the weights per step (0: no averaging)
@@ -74,7 +76,7 @@ MUON = {"optimizer": "muon", "epochs": 8, "batch_size": 2000, "averaging": "none
 # Each flag's allowed values, checked before Keras starts.
 CHECKS = dict(epochs="[1, inf)", batch_size="[1, inf)", seeds="[1, inf)",
               label_smoothing="[0, 1)", warmup="(0, 1)", final_lr="[0, 1]",
-              ema_decay="[0, 1)")  # fmt: skip
+              ema_decay="[0, 1)", jitter="[0, inf)", lighting="[0, inf)")  # fmt: skip
 
 
 def parse_args(argv=None) -> Config:
@@ -100,6 +102,12 @@ def parse_args(argv=None) -> Config:
         "muon: airbench94_muon's run (batch 2000, 8 epochs, no averaging)")  # fmt: skip
     add("--flip", choices=("alternating", "random"), help="alternating: each image "
         "mirrored every other epoch (default); random: a coin per image")  # fmt: skip
+    add("--jitter", type=float, help="color-jitter strength on top of the flips "
+        "and translations (default 0: off)")  # fmt: skip
+    add("--lighting", type=float, help="PCA lighting std (default 0: off)")
+    add("--tta-modes", nargs="+", choices=recipekit_cli.TTA_MODES,
+        help="TTA modes scored at the end, the last one reported as "
+        "tta_accuracy (default: none flip flip_translate)")  # fmt: skip
     add("--no-whitening", dest="whitening", action="store_false", default=None,
         help="a trainable first conv instead of the frozen whitening")  # fmt: skip
     args = recipekit_cli.parse_recipe_args(parser, argv, CHECKS)
@@ -128,6 +136,20 @@ def whitening_sample(images, count, seed):
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(images), min(count, len(images)), replace=False)
     return images[np.sort(pick)].astype(np.float32)
+
+
+def color_layers(config: Config, x_train):
+    """Color jitter, then PCA lighting, after the flips and translations."""
+    layers = []
+    if config.jitter:
+        strengths = (config.jitter,) * 3
+        layers.append(recipekit.augment.ColorJitter(*strengths, seed=config.seed))
+    if config.lighting:
+        pca = recipekit.augment.fit_pca_lighting(x_train)
+        layers.append(
+            recipekit.augment.PCALighting(config.lighting, *pca, seed=config.seed)
+        )
+    return layers
 
 
 def main(config: Config) -> dict:
@@ -180,7 +202,9 @@ def train(config: Config, run) -> dict:
             len(x_train), x_train.shape[1:], images=x_train, flip=config.flip,
             translate=config.translate, seed=config.seed, name="training_set",
         )  # fmt: skip
-        model = data.training_model(net, name="fast_cifar_training")
+        model = data.training_model(
+            net, *color_layers(config, x_train), name="fast_cifar_training"
+        )
         c = config
         if muon:  # airbench94_muon's; see MUON above
             optimizer = recipekit.models.fast_cifar_muon(
@@ -252,14 +276,15 @@ def train(config: Config, run) -> dict:
     # Evaluate: raw weights, then the averaged ones (EMA's, Lookahead's slow
     # weights), each with every TTA mode; then the final weights averaging the
     # TTA views' logits (airbench94's way) instead of their probabilities.
-    tta, test, modes = {}, (x_test, y_test), config.tta_modes
+    tta, test, modes = {}, (x_test, y_test), tuple(config.tta_modes)
+    pad = config.translate  # ten_crop: crops of the image padded as in training
     evaluate_tta = recipekit.evaluate.evaluate_tta
     for weights in ["raw", averaging][: 1 + (averaging != "none")]:
         if weights != "raw":
             optimizer.use_averages()
         shown = {"ema": "EMA", "lookahead": "Lookahead's slow"}.get(weights, weights)
         recipekit.report.phase(f"evaluating {shown} weights; TTA: {', '.join(modes)}")
-        tta[weights] = evaluate_tta(net, test, modes, batch_size=1024)
+        tta[weights] = evaluate_tta(net, test, modes, pad=pad, batch_size=1024)
         name = "model.keras" if weights == "raw" else f"model_{weights}.keras"
         net.save(os.path.join(run.path, name))
     final = tta[weights]
@@ -267,7 +292,7 @@ def train(config: Config, run) -> dict:
     if logit_modes:
         recipekit.report.phase(f"TTA averaging logits: {', '.join(logit_modes)}")
         tta[f"{weights}, logit TTA"] = evaluate_tta(
-            net, test, logit_modes, batch_size=1024, average="logits"
+            net, test, logit_modes, pad=pad, batch_size=1024, average="logits"
         )
     metrics = {
         "test_accuracy": round(final["none"], 4),

@@ -19,31 +19,86 @@ def test_paired_interval_is_the_t_interval_of_the_differences():
     assert half == pytest.approx(4.302653 * 0.5 / 3**0.5, rel=1e-6)
 
 
-def test_every_cpu_experiment_names_its_regime_and_baseline():
+def test_every_cpu_experiment_names_its_regime_baseline_and_paper():
     for experiment in evidence.CPU:
-        assert experiment.why and experiment.budget and len(experiment.arms) >= 2
+        assert experiment.why and experiment.budget and experiment.paper
+        if experiment.unmeasurable or experiment.missing:
+            assert not experiment.arms  # no number from a regime that cannot show it
+            continue
+        assert len(experiment.arms) >= 2
         for _, run, path in experiment.arms:
             assert run in experiment.runs and path
 
 
-def test_dry_run_writes_the_table_and_reuses_finished_runs(tmp_path):
-    out, report = tmp_path / "out", tmp_path / "EVIDENCE.md"
+def test_no_experiment_runs_on_the_5000_image_sample():
+    for experiment in evidence.CPU:
+        for argv in experiment.runs.values():
+            assert "--quick" not in argv and "cifar10_sample" not in argv
+
+
+def dry_run(tmp_path, *extra, timeout=600):
     command = [sys.executable, os.path.join(ROOT, "benchmarks", "evidence.py"),
-               "--dry-run", "--only", "averaging", "--out", str(out),
-               "--report", str(report)]  # fmt: skip
+               "--dry-run", "--only", "ema", "--out", str(tmp_path / "out"),
+               *extra]  # fmt: skip
     env = {**os.environ, "RECIPEKIT_CACHE": str(tmp_path / "cache")}
-    done = subprocess.run(command, capture_output=True, text=True, env=env,
-                          timeout=600)  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, env=env,
+                          timeout=timeout)  # fmt: skip
+
+
+def test_dry_run_writes_its_own_report_reuses_runs_and_never_the_published(tmp_path):
+    published = os.path.join(ROOT, "benchmarks", "EVIDENCE.md")
+    before = open(published, "rb").read()
+    done = dry_run(tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert open(published, "rb").read() == before  # byte for byte
+    report = tmp_path / "out" / "EVIDENCE.md"
     text = report.read_text()
-    assert "| last weights |" in text and "| EMA 0.999 |" in text
+    assert "| raw weights |" in text and "| EMA 0.98 from epoch 2 |" in text
     assert "--seed S --out" in text and "| 2 |" in text
-    again = subprocess.run(command, capture_output=True, text=True, env=env,
-                           timeout=120)  # fmt: skip
-    assert (
-        again.returncode == 0
-        and report.read_text().split("\n", 3)[3] == (text.split("\n", 3)[3])
-    )
+    again = dry_run(tmp_path, "--no-run", timeout=120)  # reads the finished runs
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert report.read_text().split("\n", 3)[3] == text.split("\n", 3)[3]
+    refused = dry_run(tmp_path, "--publish", timeout=120)
+    assert refused.returncode == 2 and "not from a dry run" in refused.stderr
+    assert open(published, "rb").read() == before
+
+
+def test_no_run_reports_pending_experiments_without_starting_any(tmp_path):
+    done = dry_run(tmp_path, "--no-run", timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = (tmp_path / "out" / "EVIDENCE.md").read_text()
+    assert "| ema | | | 0 | runs pending |" in text
+    assert not (tmp_path / "out" / "ema").exists()
+
+
+def test_seed_rule_adds_seeds_until_the_interval_decides(monkeypatch):
+    # Differences alternate 1.0 / 0.0: the half-width shrinks as seeds come.
+    monkeypatch.setattr(
+        evidence, "run_one",
+        lambda args, experiment, run, seed, argv=None: (
+            {"a": 0.5, "b": 0.5 + 0.01 * (seed % 2)}, "cmd", 1.0),
+    )  # fmt: skip
+    experiment = evidence.Experiment(
+        "x", "why", {"r": ["recipe"]}, [("a", "r", ["a"]), ("b", "r", ["b"])],
+        "budget", paper="p",
+    )  # fmt: skip
+    args = type("Args", (), dict(seed=0, seeds=5, max_seeds=40, target=0.5,
+                                 no_run=False))()  # fmt: skip
+    result = evidence.measure(args, experiment)
+    n = len(result["seeds"])
+    half = result["rows"][1]["half"]
+    assert result["complete"] and half <= 0.5
+    # one seed fewer would not have decided it
+    diffs = [100 * 0.01 * (s % 2) for s in range(n - 1)]
+    _, before = evidence.paired([0.0] * (n - 1), diffs)
+    assert before > 0.5 and n > 5
+    # a cap stops it, and the row says how many seeds it would need
+    args.max_seeds = 6
+    row = evidence.measure(args, experiment)["rows"][1]
+    # six differences 0, 1, 0, 1, 0, 1: sd 0.5477; t(6) 2.447 * 0.5477 / sqrt(7)
+    # = 0.507 > 0.5, t(7) 2.365 * 0.5477 / sqrt(8) = 0.458: 8 seeds
+    assert len(row["values"]) == 6 and row["seeds_needed"] == 8
+    assert evidence.verdict(row, 0.5) == "unresolved (needs ~8 seeds)"
 
 
 def test_sweep_picks_the_best_validation_rate_on_the_first_seed(monkeypatch):
@@ -69,19 +124,25 @@ def test_sweep_picks_the_best_validation_rate_on_the_first_seed(monkeypatch):
     ]  # fmt: skip
 
 
-def test_every_experiment_of_the_issue_is_there():
+def test_every_row_of_the_issue_is_there():
     names = {e.name for e in evidence.CPU}
-    assert names >= {"averaging", "snapshot", "stochastic_depth", "regularizers"}
-    assert names >= {"color", "tta", "optimizers", "transfer_50", "transfer_500"}
-    optimizers = {e.name: e for e in evidence.CPU}["optimizers"]
+    assert names == {"ema", "tta", "label_smoothing", "color", "lookahead", "muon",
+                     "snapshot", "stochastic_depth", "regularizers", "optimizers",
+                     "transfer_50", "transfer_500"}  # fmt: skip
+    by_name = {e.name: e for e in evidence.CPU}
+    optimizers = by_name["optimizers"]
     assert set(optimizers.sweep) == set(optimizers.runs) and optimizers.select
+    assert all(len(rates) == 5 for _, rates in optimizers.sweep.values())
+    assert [arm for arm, _, _ in by_name["color"].arms][1:] == [
+        "+ color jitter 0.4",
+        "+ PCA lighting 0.1",
+    ]  # each on its own
 
 
 def test_experiments_reading_the_same_command_share_its_runs():
-    tta = {e.name: e for e in evidence.CPU}["tta"]
-    assert evidence.folder(tta, "resnet", tta.runs["resnet"]) == os.path.join(
-        "averaging", "resnet"
-    )
+    by_name = {e.name: e for e in evidence.CPU}
+    tta = by_name["tta"]
+    assert evidence.folder(tta, "sgd", tta.runs["sgd"]) == os.path.join("ema", "sgd")
     assert evidence.folder(tta, "x", ["other"]) == os.path.join("tta", "x")
 
 
@@ -121,7 +182,8 @@ def test_errors_are_shown_as_accuracies(monkeypatch):
         "x", "why", {"r": ["recipe"]}, [("a", "r", ["a"]), ("b", "r", ["b"])],
         "budget", error=True,
     )  # fmt: skip
-    args = type("Args", (), {"seed": 0, "seeds": 2})()
+    args = type("Args", (), dict(seed=0, seeds=2, max_seeds=2, target=0.5,
+                                 no_run=False))()  # fmt: skip
     rows = evidence.measure(args, experiment)["rows"]
     assert rows[0]["values"] == pytest.approx([60.0, 70.0])
     assert rows[1]["diff"] == pytest.approx(-10.0)  # more error: fewer points

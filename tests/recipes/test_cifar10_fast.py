@@ -128,6 +128,46 @@ def test_lookahead_averaging_evaluates_and_saves_the_slow_weights(
     assert not (tmp_path / "run" / "model_ema.keras").exists()
 
 
+def test_color_flags_put_each_color_layer_after_the_device_images(load_recipe):
+    recipe = load_recipe("cifar10_fast")
+    config = recipe.parse_args(["--jitter", "0.4", "--tta-modes", "none", "ten_crop"])
+    assert config.jitter == 0.4 and config.lighting == 0.0
+    assert config.tta_modes == ["none", "ten_crop"]
+    images = np.random.default_rng(0).integers(0, 256, (20, 8, 8, 3), np.uint8)
+    (jitter,) = recipe.color_layers(config, images)
+    assert isinstance(jitter, recipekit.augment.ColorJitter)
+    assert (jitter.brightness, jitter.contrast, jitter.saturation) == (0.4,) * 3
+    config = recipe.parse_args(["--lighting", "0.1"])
+    (lighting,) = recipe.color_layers(config, images)
+    assert isinstance(lighting, recipekit.augment.PCALighting)
+    assert recipe.color_layers(recipe.parse_args([]), images) == []
+    for bad in (["--jitter", "-1"], ["--lighting", "nan"], ["--tta-modes", "tencrop"]):
+        with pytest.raises(SystemExit):
+            recipe.parse_args(bad)
+
+
+def test_ten_crop_tta_scores_crops_of_the_padded_test_images(
+    load_recipe, tiny_npz, tmp_path
+):
+    recipe = load_recipe("cifar10_fast")
+    config = dataclasses.replace(
+        recipe.parse_args(["--lighting", "0.1", "--tta-modes", "none", "ten_crop"]),
+        data=tiny_npz(96, 30, 3),
+        epochs=1,
+        batch_size=32,
+        whitening_images=50,
+        out=str(tmp_path / "run"),
+    )
+    metrics = recipe.main(config)
+    assert set(metrics["accuracy"]["ema"]) == {"none", "ten_crop"}
+    net = keras.saving.load_model(tmp_path / "run" / "model_ema.keras")
+    data = np.load(config.data)
+    expected = recipekit.evaluate.evaluate_tta(
+        net, (data["x_test"], data["y_test"]), ("ten_crop",), pad=2, verbose=0
+    )
+    assert metrics["tta_accuracy"] == round(expected["ten_crop"], 4)
+
+
 def test_muon_variant_flags_set_airbench94_muon_run(load_recipe):
     recipe = load_recipe("cifar10_fast")
     config = recipe.parse_args(["--optimizer", "muon"])
