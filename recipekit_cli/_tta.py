@@ -60,6 +60,13 @@ def parse_tta(argv=None):
     if not os.path.isfile(args.model):
         parser.error(f"no model file {args.model!r}")
     if not zipfile.is_zipfile(args.model):
+        with open(args.model, "rb") as f:
+            starts_like_a_zip = f.read(4) == b"PK\x03\x04"
+        if starts_like_a_zip:
+            parser.error(
+                f"{args.model!r} is damaged or truncated (a zip archive without its "
+                "directory); save or copy the model again"
+            )
         parser.error(
             f"{args.model!r} is not a Keras .keras file (those are zip archives); "
             "save the model with model.save('model.keras')"

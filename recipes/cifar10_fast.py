@@ -172,7 +172,9 @@ def train(config: Config, run) -> dict:
     )  # fmt: skip
 
     x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
-    x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")  # uint8
+    x_test, y_test, _ = recipekit.data.load_arrays(
+        config.data, "test", class_names=class_names
+    )  # uint8, labels checked against the training classes
     classes = len(class_names)
     mean, std = recipekit.data.channel_stats(x_train)
     steps = recipekit.run.steps_per_epoch(config.data, len(x_train), config.batch_size)
@@ -286,7 +288,7 @@ def train(config: Config, run) -> dict:
         recipekit.report.phase(f"evaluating {shown} weights; TTA: {', '.join(modes)}")
         tta[weights] = evaluate_tta(net, test, modes, pad=pad, batch_size=1024)
         name = "model.keras" if weights == "raw" else f"model_{weights}.keras"
-        net.save(os.path.join(run.path, name))
+        recipekit.run.save_model(net, os.path.join(run.path, name))
     final = tta[weights]
     logit_modes = [m for m in modes if m != "none"]
     if logit_modes:

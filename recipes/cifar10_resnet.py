@@ -131,7 +131,9 @@ def train(config: Config, run, chief) -> dict:
     # run gets the batches the killed run would have), then color jitter and
     # PCA lighting when asked for: the same keras.ops on every backend.
     x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
-    x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
+    x_test, y_test, _ = recipekit.data.load_arrays(
+        config.data, "test", class_names=class_names
+    )  # labels checked against the training classes
     mean, std = recipekit.data.channel_stats(x_train)
     steps = recipekit.run.steps_per_epoch(config.data, len(x_train), config.batch_size)
     # Keras needs a batch to build even when a backup says training is over.
@@ -236,7 +238,7 @@ def train(config: Config, run, chief) -> dict:
     test = {"x": x_test, "y": y_test, "batch_size": 512, "verbose": 0}
     recipekit.report.phase("evaluating raw weights")
     loss, accuracy = net.evaluate(**test)
-    net.save(os.path.join(out, "model.keras"))
+    recipekit.run.save_model(net, os.path.join(out, "model.keras"))
     averaged = None
     if weights != "raw":
         recipekit.report.phase(f"evaluating {weights} weights")
@@ -246,7 +248,9 @@ def train(config: Config, run, chief) -> dict:
                        for i in range(0, len(x_train), 256))  # fmt: skip
             recipekit.models.recompute_batch_norm(net, batches)
         averaged = round(float(net.evaluate(**test)[1]), 4)
-        net.save(os.path.join(out, f"model_{weights.lower()}.keras"))
+        recipekit.run.save_model(
+            net, os.path.join(out, f"model_{weights.lower()}.keras")
+        )
     recipekit.report.phase(f"TTA: {', '.join(config.tta_modes)} ({weights} weights)")
     with recipekit.distribute.locally(net) as local:  # JAX processes: each alone
         tta = recipekit.evaluate.evaluate_tta(

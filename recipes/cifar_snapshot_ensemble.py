@@ -173,7 +173,9 @@ def train_both(config: Config, run) -> dict:
 
     # Data: decoded once into uint8 arrays (no TensorFlow needed).
     x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
-    x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
+    x_test, y_test, _ = recipekit.data.load_arrays(
+        config.data, "test", class_names=class_names
+    )  # labels checked against the training classes
     mean, std = recipekit.data.channel_stats(x_train)
     steps = recipekit.run.steps_per_epoch(config.data, len(x_train), config.batch_size)
     data = ((x_train, y_train), (x_test, y_test))
@@ -238,7 +240,7 @@ def train_both(config: Config, run) -> dict:
     ensemble = recipekit.models.ensemble_model(net, snapshots.snapshots)
     ensemble.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
     ensemble_accuracy = round(float(ensemble.evaluate(**test)[1]), 4)
-    ensemble.save(os.path.join(config.out, "ensemble.keras"))
+    recipekit.run.save_model(ensemble, os.path.join(config.out, "ensemble.keras"))
     independent = None
     if members:
         independent = recipekit.models.ensemble_model(net, members, "independent")

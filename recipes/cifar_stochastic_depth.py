@@ -141,7 +141,7 @@ def train_one(config, rate, train, test, mean, std, num_classes):
     if callbacks[-1].stopped:
         return {"final_rate": rate, "stopped": callbacks[-1].stopped}
     _, accuracy = net.evaluate(x_test, y_test, batch_size=512, verbose=0)
-    net.save(os.path.join(out, "model.keras"))
+    recipekit.run.save_model(net, os.path.join(out, "model.keras"))
     return {
         "final_rate": rate,
         "test_error": round(1 - float(accuracy), 4),
@@ -172,7 +172,9 @@ def train_both(config: Config, run) -> dict:
 
     # Data: decoded once into uint8 arrays (no TensorFlow needed).
     x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
-    x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
+    x_test, y_test, _ = recipekit.data.load_arrays(
+        config.data, "test", class_names=class_names
+    )  # labels checked against the training classes
     mean, std = recipekit.data.channel_stats(x_train)
 
     # Model + Train, twice: without, then with stochastic depth.

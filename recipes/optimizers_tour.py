@@ -139,7 +139,9 @@ def cifar_part(config):
         keep = np.random.default_rng(0).permutation(len(x_train))
         keep = np.sort(keep[: config.train_images])
         x_train, y_train = x_train[keep], y_train[keep]
-    x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
+    x_test, y_test, _ = recipekit.data.load_arrays(
+        config.data, "test", class_names=names
+    )
     mean, std = recipekit.data.channel_stats(x_train)
     steps_per_epoch = len(x_train) // config.batch_size
     positions, pairs = recipekit.data.epoch_indices(

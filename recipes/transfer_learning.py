@@ -141,7 +141,9 @@ def run_all(config: Config, run) -> dict:
         keep = np.random.default_rng(config.seed).permutation(len(x_train))
         keep = np.sort(keep[: config.train_images])
         x_train, y_train = x_train[keep], y_train[keep]
-    x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test", image_size=size)
+    x_test, y_test, _ = recipekit.data.load_arrays(
+        config.data, "test", image_size=size, class_names=names
+    )  # labels checked against the training classes
     num_images = len(x_train)
     scenario, why = pick_scenario(config, num_images, len(names))
     print(f"{num_images} training images, {len(names)} classes; {why}")
@@ -217,7 +219,7 @@ def run_all(config: Config, run) -> dict:
     paths = [os.path.join(config.out, n) for n in ("model.keras", "metrics.json")]
     if not recipekit.callbacks.all_finite(model.weights):
         run.stop("non-finite weights after training", dataclasses.asdict(config))
-    model.save(paths[0])
+    recipekit.run.save_model(model, paths[0])
     run.finish(metrics)
     rows = {f"after {phase}": {"none": a} for phase, a in metrics["phases"].items()}
     rows[list(rows)[-1]] = tta  # the final model, with TTA

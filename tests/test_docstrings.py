@@ -54,6 +54,7 @@ RUNNABLE = [
     models.patch_whitening_kernel,
     report.header,
     recipekit.run.RunFolder,
+    recipekit.run.save_model,
     report.phase,
     report.table,
     report.summary,
@@ -69,7 +70,8 @@ def test_docstring_example_runs(obj):
     globs.update(DeviceImages=data.DeviceImages, translate=augment.translate,
                  epoch_indices=data.epoch_indices, sublayers=models.sublayers,
                  SnapshotEnsemble=callbacks.SnapshotEnsemble,
-                 RunFolder=recipekit.run.RunFolder)  # fmt: skip
+                 RunFolder=recipekit.run.RunFolder, os=__import__("os"),
+                 save_model=recipekit.run.save_model)  # fmt: skip
     finder = doctest.DocTestFinder(recurse=False)
     tests = [t for t in finder.find(obj, globs=globs) if t.examples]
     assert tests, f"{obj.__qualname__} has no >>> example"

@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 
 import recipekit
-from recipekit.data import _archive
 from tests.conftest import write_image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -304,7 +303,7 @@ def test_08_step_decay_boundaries_are_whole_epochs():
 
 
 def test_09_an_archive_bomb_is_refused_by_its_declared_size(tmp_path, monkeypatch):
-    monkeypatch.setattr(_archive, "MAX_FILE_BYTES", 2**20)
+    monkeypatch.setenv("RECIPEKIT_MAX_FILE_BYTES", "1MB")
     path = tmp_path / "bomb.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("a/0.png", b"\0" * (4 * 2**20))  # 4 MB of zeros, 4 KB zipped

@@ -15,11 +15,13 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 
+from recipekit._limits import max_file_bytes
+
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
-# The largest image file recipekit reads: a 100-megapixel PNG is about 300 MB.
+# The largest image file recipekit reads (`max_file_bytes()`, 512 MiB unless
+# RECIPEKIT_MAX_FILE_BYTES says otherwise; a 100-megapixel PNG is about 300 MB).
 # A bigger member or file is an archive bomb or not an image; it is refused by
 # the size it declares, before a byte of it is read.
-MAX_FILE_BYTES = int(os.environ.get("RECIPEKIT_MAX_FILE_BYTES", 512 * 2**20))
 
 
 def is_archive(path: str) -> bool:
@@ -144,10 +146,10 @@ class ArchiveReader:
 
 
 def _check_size(shown, size, what):
-    if size > MAX_FILE_BYTES:
+    if size > max_file_bytes():
         raise UnsafeArchiveError(
             f"The {what} {shown!r} is {size / 2**20:.0f} MB, more than any image "
-            f"recipekit reads ({MAX_FILE_BYTES / 2**20:.0f} MB, "
+            f"recipekit reads ({max_file_bytes() / 2**20:.0f} MB, "
             "RECIPEKIT_MAX_FILE_BYTES): an archive bomb or not an image. Remove it."
         )
 

@@ -1,10 +1,13 @@
 """Arrays and .npz files as a data source: their checks and their splits."""
 
 import contextlib
+import math
+import zipfile
 
 import keras
 import numpy as np
 
+from recipekit._limits import memory_budget
 from recipekit.data import _archive
 
 
@@ -20,6 +23,39 @@ def _npz_errors(path, *also):
             f"Cannot read the .npz file {path!r}: it is damaged, truncated or not "
             f"an .npz ({type(error).__name__}: {error})."
         ) from error
+
+
+def check_npz_sizes(path, split):
+    """Refuses an .npz whose arrays of `split` declare more bytes than the
+    memory budget, from their headers, before any array is read (a 30 MB file
+    can declare a 6 GiB array)."""
+    budget = memory_budget()
+    suffix = "" if split is None else f"_{split}"
+    wanted = {f"x{suffix}.npy", f"y{suffix}.npy", "class_names.npy"}
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if info.filename not in wanted:
+                continue
+            with archive.open(info) as member:
+                try:
+                    version = np.lib.format.read_magic(member)
+                    if version == (1, 0):
+                        header = np.lib.format.read_array_header_1_0(member)
+                    else:
+                        header = np.lib.format.read_array_header_2_0(member)
+                except ValueError:
+                    continue  # not an array header: np.load reports it
+                shape, _, dtype = header
+            size = math.prod(shape) * dtype.itemsize
+            if size > budget:
+                raise ValueError(
+                    f"{path!r}: its array {info.filename[:-4]!r} declares shape "
+                    f"{shape} ({dtype}), {size / 2**30:.2f} GiB, more than the "
+                    f"memory budget ({budget / 2**30:.2f} GiB, "
+                    "RECIPEKIT_MEMORY_BUDGET). Use a smaller file, stream the "
+                    "images from a folder, or raise the budget if the memory is "
+                    "really there."
+                )
 
 
 def _npz_split(path, npz, split):
@@ -94,6 +130,18 @@ def _check_arrays(where, x, y, class_names, image_size):
                 "inferred from the largest label is implausible. Relabel them "
                 "0..K-1, or pass `class_names` (one name per class) if the range "
                 "is intended."
+            )
+    if class_names is None and len(y):
+        missing = np.setdiff1d(np.arange(num_classes), y)
+        if len(missing):
+            shown = ", ".join(str(m) for m in missing[:10])
+            shown += ", ..." if len(missing) > 10 else ""
+            raise ValueError(
+                f"Labels from {where} use {num_classes - len(missing)} of the "
+                f"{num_classes} class ids 0..{num_classes - 1} (none is {shown}). "
+                "Relabel them 0..K-1 (np.unique(y, return_inverse=True)), or "
+                "pass `class_names` (one name per class) if some classes have "
+                "no images here."
             )
     if len(y) and y.max() >= num_classes:
         raise ValueError(

@@ -2,24 +2,34 @@
 
 Entries live in `cache_dir` (default: `$RECIPEKIT_CACHE`, else
 `~/.cache/recipekit`) as uncompressed `.npz` files keyed by the source's content
-and the loading options: an archive's bytes (hashed whole), or a folder's file
-names, sizes and the bytes at the start and end of each file. Modification times
-are not trusted (`cp -p`, `rsync -t` and `curl -R` keep them across a change).
+and the loading options: every byte of an archive, or of every file of a folder
+with its name, so any edit (even one that keeps the size and the modification
+time) decodes the source again. Modification times are not trusted (`cp -p`,
+`rsync -t` and `curl -R` keep them across a change).
+
+The cache is bounded: after each write the least recently used entries go
+until the rest fit `$RECIPEKIT_CACHE_BYTES` (default 8 GiB); half-written
+files left by a killed process are removed.
 """
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
+import time
 import zipfile
 import zlib
 
 import numpy as np
 
+from recipekit._limits import env_bytes
 from recipekit.data import _archive
 
-_FORMAT = 2
-_SAMPLE = 4096  # bytes hashed at each end of a folder's file
+_FORMAT = 3
+_DEFAULT_CACHE_BYTES = 8 << 30
+_TMP = "tmp-"  # half-written entries: tmp-<pid>-<random>.tmp
+_STALE_S = 24 * 3600  # a half-written entry older than this is left over
 
 
 def default_cache_dir() -> str:
@@ -38,15 +48,10 @@ def fingerprint(source: str, **options) -> str:
         for rel in folders:
             digest.update(os.fsencode(rel) + b"/\n")
         for rel, full in files:
-            size = os.stat(full).st_size
-            digest.update(os.fsencode(rel) + f"\0{size}\0".encode())
+            digest.update(os.fsencode(rel) + b"\0")
             with open(full, "rb") as f:
-                digest.update(f.read(_SAMPLE))
-                if size > 2 * _SAMPLE:
-                    f.seek(-_SAMPLE, os.SEEK_END)
-                    digest.update(f.read(_SAMPLE))
-                elif size > _SAMPLE:
-                    digest.update(f.read())
+                content = f.read()
+            digest.update(f"{len(content)}\0".encode() + content)
     else:
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(2**20), b""):
@@ -61,6 +66,8 @@ def read(cache_dir: str, key: str):
     if not os.path.exists(path):
         return None
     try:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: evicted last
         with np.load(path, allow_pickle=False) as entry:
             return (
                 entry["images"],
@@ -76,7 +83,9 @@ def write(cache_dir: str, key: str, images, labels, class_names, skipped) -> Non
     """Writes an entry atomically (a killed process never leaves half a file)."""
     try:
         os.makedirs(cache_dir, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+        remove_leftovers(cache_dir)
+        prefix = f"{_TMP}{os.getpid()}-"
+        handle, tmp = tempfile.mkstemp(dir=cache_dir, prefix=prefix, suffix=".tmp")
     except OSError:
         return  # A read-only cache location only costs speed.
     try:
@@ -89,6 +98,63 @@ def write(cache_dir: str, key: str, images, labels, class_names, skipped) -> Non
                 skipped=np.asarray(skipped, dtype=str),
             )
         os.replace(tmp, os.path.join(cache_dir, key + ".npz"))
+    except OSError:
+        return  # A full disk only costs speed: the source is decoded next time.
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+    evict(cache_dir, keep=key + ".npz")
+
+
+def cache_bytes() -> int:
+    """The cache's size bound in bytes (`$RECIPEKIT_CACHE_BYTES`, default 8 GiB)."""
+    return env_bytes("RECIPEKIT_CACHE_BYTES", _DEFAULT_CACHE_BYTES)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
+
+
+def remove_leftovers(cache_dir: str) -> list:
+    """Removes half-written entries of processes that are gone (or a day old)."""
+    removed = []
+    for name in os.listdir(cache_dir):
+        if not (name.startswith(_TMP) and name.endswith(".tmp")):
+            continue
+        path = os.path.join(cache_dir, name)
+        pid = name[len(_TMP) :].split("-", 1)[0]
+        with contextlib.suppress(OSError):
+            old = time.time() - os.stat(path).st_mtime > _STALE_S
+            if old or not (pid.isdigit() and _alive(int(pid))):
+                os.remove(path)
+                removed.append(name)
+    return removed
+
+
+def evict(cache_dir: str, keep: str = "") -> list:
+    """Removes the least recently used entries until the cache fits
+    `cache_bytes()`; never `keep` (the entry just written). Returns their names."""
+    entries = []
+    for name in os.listdir(cache_dir):
+        if name.endswith(".npz") and name != keep:
+            with contextlib.suppress(OSError):
+                stat = os.stat(os.path.join(cache_dir, name))
+                entries.append((stat.st_mtime, stat.st_size, name))
+    kept = os.path.join(cache_dir, keep)
+    total = sum(size for _, size, _ in entries)
+    total += os.path.getsize(kept) if keep and os.path.exists(kept) else 0
+    removed = []
+    for _, size, name in sorted(entries):
+        if total <= cache_bytes():
+            break
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(cache_dir, name))
+            total -= size
+            removed.append(name)
+    return removed

@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from recipekit._checks import is_integer
+from recipekit._limits import memory_budget
 from recipekit.augment import translate
 
 FLIPS = ("alternating", "random", "none")
@@ -290,6 +291,15 @@ def epoch_indices(num_images, batch_size, epochs, seed, start_epoch=0):
         raise ValueError(
             f"{num_images} images are fewer than one batch of {batch_size}; pass "
             "a smaller batch size."
+        )
+    entries = max(0, epochs - start_epoch) * steps * batch_size
+    need = entries * 24  # int64 positions, int64 pairs before the int32 cast
+    if need > memory_budget():
+        raise ValueError(
+            f"{epochs - start_epoch:,} epochs of {steps * batch_size:,} images "
+            f"need {need / 2**30:,.1f} GiB of indices, more than the memory budget "
+            f"({memory_budget() / 2**30:.1f} GiB, RECIPEKIT_MEMORY_BUDGET). Train "
+            "fewer epochs, or raise the budget if the memory is really there."
         )
     positions, pairs = [], []
     for epoch in range(start_epoch, epochs):

@@ -1,13 +1,20 @@
 """`load()`: one entry point for every image-classification source."""
 
+import difflib
 import os
 import warnings
 
 import numpy as np
 
+from recipekit._limits import memory_budget
 from recipekit._tensorflow import tensorflow
 from recipekit.data import _archive, _cache, _folder, _sample, _stream
-from recipekit.data._arrays import _check_arrays, _npz_errors, _npz_split
+from recipekit.data._arrays import (
+    _check_arrays,
+    _npz_errors,
+    _npz_split,
+    check_npz_sizes,
+)
 from recipekit.data._tfds import _load_tfds
 
 _ON_ERROR = ("raise", "skip")
@@ -152,17 +159,24 @@ def load_arrays(
             raise ValueError(f"TFDS split {source!r}[{split!r}] is empty.")
         images = np.concatenate([x for x, _ in pairs])
         labels = np.concatenate([y for _, y in pairs])
-        return images, labels.astype(np.int64), names
+        return (
+            images,
+            labels.astype(np.int64),
+            _same_classes(source, names, class_names),
+        )
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         if path == _sample.NAME:
             path = _sample.path()
         if not os.path.exists(path):
             raise FileNotFoundError(
-                f"The data source {path!r} does not exist. Pass an image folder, "
-                "an archive (.tar.gz, .tar, .zip), an .npz file or a TFDS name."
+                f"The data source {path!r} does not exist{_closest(path)}. Pass an "
+                "image folder, an archive (.tar.gz, .tar, .zip), an .npz file or a "
+                "TFDS name."
             )
         if path.lower().endswith(".npz"):
+            with _npz_errors(path):
+                check_npz_sizes(path, split)
             with _npz_errors(path, ValueError):
                 npz = np.load(path, allow_pickle=False)
             with npz, _npz_errors(path):
@@ -171,7 +185,10 @@ def load_arrays(
                 class_names = names
             return _check_arrays(path, *arrays, class_names, image_size)
         if os.path.isdir(path) or _archive.is_archive(path):
-            return _load_files(path, split, image_size, on_error, cache_dir)
+            images, labels, names = _load_files(
+                path, split, image_size, on_error, cache_dir
+            )
+            return images, labels, _same_classes(path, names, class_names)
         raise ValueError(
             f"Cannot read {path!r}: expected an image folder, an archive "
             f"({', '.join(_archive.ARCHIVE_SUFFIXES)}) or an .npz file."
@@ -194,6 +211,31 @@ def load_arrays(
             f"or a dict {{split: (x, y)}}. Received: {type(source).__name__}."
         )
     return _check_arrays("arrays", source[0], source[1], class_names, image_size)
+
+
+def _closest(path):
+    """` (did you mean 'x'?)` from the names beside a missing path, or ''."""
+    folder = os.path.dirname(path) or "."
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(os.path.basename(path), names, n=1)
+    return f" (did you mean {os.path.join(folder, close[0])!r}?)" if close else ""
+
+
+def _same_classes(source, names, class_names):
+    """The source's own class names, which must be `class_names` when given (a
+    test split is loaded with the training split's names: same classes, same
+    order, so a label means the same class in both)."""
+    if class_names is not None and list(names) != [str(c) for c in class_names]:
+        raise ValueError(
+            f"The classes of {source!r} are {list(names)}, not the "
+            f"{len(class_names)} given ({[str(c) for c in class_names]}): the "
+            "splits or the model disagree on what each label means. Use data "
+            "whose classes match (same names, same order)."
+        )
+    return names
 
 
 def _is_path_like(source: str) -> bool:
@@ -232,7 +274,7 @@ def _load_files(path, split, image_size, on_error, cache_dir):
             warnings.simplefilter("ignore")
             listing = _stream.Listing(path, split)
         size = listing.decoded_bytes(image_size, on_error)
-        budget = _stream.memory_budget()
+        budget = memory_budget()
         if size > budget:
             raise ValueError(
                 f"{path!r} ({len(listing.names)} images) decodes to {size} bytes, "

@@ -3,8 +3,8 @@
 import numpy as np
 
 from recipekit._checks import is_integer
+from recipekit._limits import memory_budget
 from recipekit._tensorflow import tensorflow
-from recipekit.data._stream import memory_budget
 
 
 def pipeline(

@@ -27,25 +27,8 @@ import zipfile
 
 import numpy as np
 
+from recipekit._limits import memory_budget
 from recipekit.data import _archive, _folder
-
-_DEFAULT_BUDGET = 1 << 30
-
-
-def memory_budget():
-    """Bytes of decoded images recipekit holds in memory (`RECIPEKIT_MEMORY_BUDGET`)."""
-    value = os.environ.get("RECIPEKIT_MEMORY_BUDGET")
-    if value is None:
-        return _DEFAULT_BUDGET
-    try:
-        budget = int(value)
-    except ValueError:
-        budget = 0
-    if budget < 1:
-        raise ValueError(
-            f"RECIPEKIT_MEMORY_BUDGET must be a positive number of bytes, got {value!r}"
-        )
-    return budget
 
 
 class Listing:

@@ -8,6 +8,8 @@ recipekit-tta model.keras --data path/to/cifar10.tar.gz --json
 
 import json
 import time
+import zipfile
+import zlib
 
 from recipekit_cli import parse_tta
 
@@ -78,10 +80,51 @@ def evaluate(args):
     return report
 
 
+def check_keras_file(path):
+    """Refuses a `.keras` file that is damaged, not a Keras model, or declares
+    a member larger than `RECIPEKIT_MAX_FILE_BYTES`, before Keras reads it."""
+    from recipekit._limits import max_file_bytes
+
+    damaged = (zipfile.BadZipFile, zlib.error, EOFError)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            if "config.json" not in {info.filename for info in infos}:
+                raise ValueError(
+                    f"{path!r} is a zip archive but not a Keras model file (it has "
+                    "no config.json). Save the model with model.save('model.keras')."
+                )
+            for info in infos:
+                if info.file_size > max_file_bytes():
+                    raise ValueError(
+                        f"{path!r}: its member {info.filename!r} declares "
+                        f"{info.file_size / 2**20:,.0f} MB, more than recipekit "
+                        f"reads from one file ({max_file_bytes() / 2**20:,.0f} MB, "
+                        "RECIPEKIT_MAX_FILE_BYTES). Raise the limit only for a "
+                        "model file you trust."
+                    )
+            bad = archive.testzip()  # every member's CRC-32
+    except damaged as error:
+        raise ValueError(
+            f"{path!r} is damaged or truncated ({error}). Save or copy the model again."
+        ) from None
+    if bad is not None:
+        raise ValueError(
+            f"{path!r} is damaged: its member {bad!r} fails its checksum "
+            "(CRC-32). Save or copy the model again."
+        )
+
+
 def _load(keras, path):
-    """The model, or one line saying why safe mode refused it."""
+    """The model, or one line saying why it was refused."""
+    check_keras_file(path)
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError) as error:
+        raise ValueError(
+            f"{path!r} cannot be loaded: it is damaged or not a Keras model file "
+            f"({type(error).__name__}: {error}). Save or copy it again."
+        ) from None
     except ValueError as error:
         text = str(error)
         if "safe_mode" in text or "Lambda" in text or "lambda" in text:

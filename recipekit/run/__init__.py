@@ -16,6 +16,7 @@ from recipekit.run._folder import (
     RunFolderError,
     one_process_only,
     resume_or_train,
+    save_model,
     steps_per_epoch,
 )
 from recipekit.run._seeds import over_seeds
@@ -27,6 +28,7 @@ __all__ = [
     "one_process_only",
     "over_seeds",
     "resume_or_train",
+    "save_model",
     "steps_per_epoch",
     "strict_json",
     "write_json",

@@ -38,7 +38,9 @@ class RunFolder:
       overwrites or removes a user's `model.keras` or `backup/`), and marks a
       new one as this run's (`.recipekit-run.json`: recipe and settings);
     - refuses to resume a run whose settings differ from the ones given now,
-      naming each flag, unless `force_resume`.
+      naming each flag, unless `force_resume` (the mark then keeps the old
+      settings until the forced run finishes); a folder whose run never made
+      a backup or finished (a failed start) binds nothing.
 
     Then `finished` holds the metrics of a run that is already done (nothing
     to train), `resume_epoch` the epoch the backup resumes at, `finish`
@@ -61,14 +63,15 @@ class RunFolder:
     >>> import tempfile
     >>> out = tempfile.mkdtemp()
     >>> with RunFolder(out, "demo", {"seed": 0, "epochs": 2}) as run:
-    ...     run.finished, run.resume_epoch
-    (None, 0)
+    ...     print(run.finished, run.resume_epoch)
+    ...     metrics = run.finish({"accuracy": 0.5})
+    None 0
     >>> with RunFolder(out, "demo", {"seed": 1, "epochs": 2}):  # doctest: +ELLIPSIS
     ...     pass
     Traceback (most recent call last):
     ...
-    recipekit.run._folder.RunFolderError: ... holds a run of demo with other
-    settings: --seed 1 here, 0 there. ...
+    recipekit.run._folder.RunFolderError: ... holds a finished run of demo with
+    other settings: --seed 1 here, 0 there. Pass another --out.
     """
 
     def __init__(self, path, recipe, config, *, free=("out",), force_resume=False,
@@ -87,6 +90,7 @@ class RunFolder:
         self.finished = None
         self.resume_epoch = 0
         self._lock = None
+        self._forced = False
 
     def __enter__(self):
         if os.path.exists(self.path) and not os.path.isdir(self.path):
@@ -183,6 +187,10 @@ class RunFolder:
         ]
         if not changed:
             return
+        trained = os.path.isdir(self.backup_dir) or os.path.exists(self.metrics_path)
+        if not trained:  # a start that failed before its first backup binds nothing
+            self._write_mark()
+            return
         summary = "; ".join(changed)
         done = os.path.exists(self.metrics_path) and not os.path.isdir(self.backup_dir)
         if done:
@@ -196,7 +204,9 @@ class RunFolder:
                 f"{summary}. Pass the same flags to resume it, --force-resume to "
                 "continue it with these, or another --out."
             )
-        self._write_mark()
+        # Forced: the mark keeps the old settings until this run finishes, so a
+        # forced start that fails leaves the original command working.
+        self._forced = True
 
     def _write_mark(self):
         write_json(
@@ -218,6 +228,8 @@ class RunFolder:
         """Writes `metrics.json` (status "finished"), then removes the backup."""
         metrics = {"status": "finished", **metrics}
         write_json(self.metrics_path, metrics)
+        if self._forced:
+            self._write_mark()
         if os.path.isdir(self.backup_dir):
             shutil.rmtree(self.backup_dir)  # ours: the mark was checked on entry
         return metrics
@@ -231,6 +243,39 @@ class RunFolder:
             f"({self.metrics_path} says so). Lower the learning rate, or check "
             "the data, and pass another --out."
         )
+
+
+def save_model(model, path):
+    """`model.save(path)`, atomically: a full disk or a kill mid-write leaves
+    the previous file (or none), never a truncated one.
+
+    The model is saved to a hidden file beside `path`, then renamed over it.
+    A failed write says which file, and that the run's backup (kept until
+    `metrics.json` is written) resumes it.
+
+    Examples:
+
+    >>> import tempfile
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.keras")
+    >>> save_model(model, path)
+    >>> sorted(os.listdir(os.path.dirname(path)))
+    ['model.keras']
+    """
+    folder, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{name}.partial-{os.getpid()}.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except OSError as error:
+        raise OSError(
+            f"Could not write {path!r} ({error.strerror or error}); nothing was "
+            "lost: free some space and rerun the same command, which resumes from "
+            "the run's backup."
+        ) from error
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def _show(value):

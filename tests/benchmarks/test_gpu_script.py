@@ -8,9 +8,12 @@ import sys
 import numpy as np
 import pytest
 
+from tests.shared_files import needs_shared
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@needs_shared("peers", "airbench94_muon.py")
 def test_gpu_script_dry_run_writes_a_summary(tmp_path):
     pytest.importorskip("torch", reason="the peer is a PyTorch script")
     rng = np.random.default_rng(0)

@@ -13,11 +13,14 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 import peer_side_by_side  # noqa: E402
 
+from tests.shared_files import needs_shared  # noqa: E402
+
 
 # The suite's dry run of the side-by-side is the GPU script's (tests/benchmarks/
 # test_gpu_script.py runs it through `side_by_side`); this one runs the command
 # line on its own, twice: about a minute more (run with -m slow).
 @pytest.mark.slow
+@needs_shared("peers", "airbench94_muon.py")
 def test_dry_run_runs_both_sides_and_prints_the_table(tmp_path):
     pytest.importorskip("torch", reason="the peers are PyTorch scripts")
     out = tmp_path / "out"

@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 import recipekit
-from recipekit.data import _pipeline, _stream
+from recipekit import _limits
+from recipekit.data import _pipeline
 
 
 def pairs(dataset):
@@ -86,7 +87,7 @@ def test_zip_streams_and_a_large_tar_is_refused_with_the_way_out(
         recipekit.data.load(str(tarred), "test")
     monkeypatch.setenv("RECIPEKIT_MEMORY_BUDGET", "lots")
     with pytest.raises(ValueError, match="RECIPEKIT_MEMORY_BUDGET must be"):
-        _stream.memory_budget()
+        _limits.memory_budget()
 
 
 def test_stream_argument_errors(tmp_path):
