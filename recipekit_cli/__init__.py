@@ -7,6 +7,7 @@ before they import recipekit. `import recipekit` itself starts nothing: a
 library leaves its host program's stderr and environment alone.
 """
 
+from recipekit_cli._command import command, one_line_interrupts
 from recipekit_cli._flags import (
     describe_interval,
     in_interval,
@@ -19,8 +20,10 @@ from recipekit_cli._tta import TTA_MODES, parse_tta, tta
 
 __all__ = [
     "TTA_MODES",
+    "command",
     "describe_interval",
     "in_interval",
+    "one_line_interrupts",
     "parse_recipe_args",
     "parse_tta",
     "quiet_start",

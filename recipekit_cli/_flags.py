@@ -6,6 +6,8 @@ import math
 import os
 import re
 
+from recipekit_cli._command import one_line_interrupts
+
 _INTERVAL = re.compile(r"([\[(])\s*(\S+)\s*,\s*(\S+)\s*([\])])$")
 
 
@@ -34,6 +36,9 @@ def recipe_parser(doc, config, quick=None):
         "--verbose",
         action="store_true",
         help="keep TensorFlow's start-up log lines; tracebacks on errors",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="tracebacks on errors and on Ctrl-C"
     )
     return parser
 
@@ -68,11 +73,16 @@ def parse_recipe_args(parser, argv=None, checks=None):
     An interval is written as in mathematics, e.g. `"[0, 1)"` or
     `"(0, inf)"`; a flag outside it (or NaN) ends with a usage error, exit 2.
     The shared flags are checked too: `--seed` in [0, 2**32), `--out` not a
-    file. `--verbose` sets `RECIPEKIT_VERBOSE=1`, read by `quiet_start`.
+    file. `--verbose` sets `RECIPEKIT_VERBOSE=1`, read by `quiet_start`;
+    `--debug` sets `RECIPEKIT_DEBUG=1`, read by `command`. From here on a
+    Ctrl-C prints one line with the command that resumes.
     """
     args = parser.parse_args(argv)
     if getattr(args, "verbose", False):
         os.environ["RECIPEKIT_VERBOSE"] = "1"
+    if getattr(args, "debug", False):
+        os.environ["RECIPEKIT_DEBUG"] = "1"
+    one_line_interrupts()
     out = getattr(args, "out", None)
     if out and os.path.exists(out) and not os.path.isdir(out):
         parser.error(f"--out {out!r} is a file; pass a folder")

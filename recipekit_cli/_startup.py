@@ -20,6 +20,7 @@ or when Keras or TensorFlow was imported before recipekit.
 
 import contextlib
 import importlib.util
+import json
 import os
 import re
 import sys
@@ -71,22 +72,77 @@ def _filtered_stderr():
                 sys.stderr.flush()
 
 
+def debug():
+    """True when the user asked for tracebacks (`--debug`, `RECIPEKIT_DEBUG=1`,
+    or `--verbose`)."""
+    return verbose() or os.environ.get("RECIPEKIT_DEBUG", "") not in ("", "0")
+
+
+def fail(message, status=2):
+    """Ends the command with one line on stderr, as argparse does for bad flags."""
+    prog = os.path.basename(sys.argv[0] if sys.argv else "") or "recipekit"
+    print(f"{prog}: error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(status)
+
+
+def backend_name():
+    """The backend Keras will load: `KERAS_BACKEND`, else its config file's."""
+    name = os.environ.get("KERAS_BACKEND")
+    if name:
+        return name
+    config = os.path.join(
+        os.environ.get("KERAS_HOME") or os.path.expanduser("~/.keras"), "keras.json"
+    )
+    try:
+        with open(config) as f:
+            return json.load(f).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
+def _import_keras():
+    """`import keras`, with a missing or unknown backend said in one line."""
+    name = backend_name()
+    try:
+        import keras  # noqa: F401  (the import is the point)
+    except ModuleNotFoundError as error:
+        if debug():
+            raise
+        extra = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(name)
+        how = f"pip install 'recipekit[{extra}]'" if extra else "install it"
+        fail(
+            f"Keras's backend {name!r} cannot start: the module {error.name!r} is "
+            f"not installed. {how}, or pick an installed backend with "
+            "KERAS_BACKEND=tensorflow|jax|torch."
+        )
+    except (ImportError, ValueError) as error:
+        if debug():
+            raise
+        fail(
+            f"Keras cannot start the backend {name!r} "
+            f"({str(error).splitlines()[0] if str(error) else type(error).__name__}). "
+            "Set KERAS_BACKEND to tensorflow, jax or torch (one that is installed)."
+        )
+
+
 def quiet_start():
     """Imports Keras and lets its backend find its devices, filtering the noise.
 
     Recipes and command-line tools call this before `import recipekit`;
-    a program that imports recipekit as a library gets no such filtering.
+    a program that imports recipekit as a library gets no such filtering. A
+    backend that is not installed (or a `KERAS_BACKEND` Keras does not know)
+    ends the command with one line saying how to install or pick one.
     """
     if "keras" in sys.modules or "tensorflow" in sys.modules:
         return
     # A user who set TF_CPP_MIN_LOG_LEVEL to 1 or more wants quiet too (and
     # keeps their level); one who set 0 wants every line.
     if verbose() or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1").strip() == "0":
+        _import_keras()
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     with _filtered_stderr():
-        import keras  # noqa: F401  (the import is the point)
-
+        _import_keras()
         # On the other backends too, where TensorFlow is installed: Keras's
         # own `keras.utils.set_random_seed` imports it (to seed tf.random),
         # and tf.data paths need it, so its noise would come a little later.

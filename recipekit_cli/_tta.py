@@ -40,6 +40,7 @@ def parse_tta(argv=None):
     parser.add_argument(
         "--verbose", action="store_true", help="start-up log lines; tracebacks"
     )
+    parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
     args = parser.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     bad = [m for m in modes if m not in TTA_MODES]
@@ -79,11 +80,16 @@ def tta(argv=None):
     args = parse_tta(argv)
     if args.verbose:
         os.environ["RECIPEKIT_VERBOSE"] = "1"
+    if args.debug:
+        os.environ["RECIPEKIT_DEBUG"] = "1"
+    from recipekit_cli._command import one_line_interrupts
+
+    one_line_interrupts()
     from recipekit_cli._startup import quiet_start
 
     quiet_start()  # Keras starts here, quietly
     from recipekit.evaluate import _command
-    from recipekit.run import command
+    from recipekit_cli._command import command
 
     command(_command.evaluate, args)
     return 0

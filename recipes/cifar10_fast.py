@@ -324,4 +324,4 @@ def main_seeds(config: Config) -> dict:
 
 
 if __name__ == "__main__":
-    recipekit.run.command(main_seeds, CONFIG)
+    recipekit_cli.command(main_seeds, CONFIG)

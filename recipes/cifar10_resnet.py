@@ -284,4 +284,4 @@ def train(config: Config, run, chief) -> dict:
 
 
 if __name__ == "__main__":
-    recipekit.run.command(main, CONFIG)
+    recipekit_cli.command(main, CONFIG)

@@ -220,4 +220,4 @@ def train_both(config: Config, run) -> dict:
 
 
 if __name__ == "__main__":
-    recipekit.run.command(main, CONFIG)
+    recipekit_cli.command(main, CONFIG)

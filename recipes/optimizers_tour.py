@@ -248,4 +248,4 @@ def run_all(config: Config, run) -> dict:
 
 
 if __name__ == "__main__":
-    recipekit.run.command(main, CONFIG)
+    recipekit_cli.command(main, CONFIG)

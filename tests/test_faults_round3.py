@@ -309,3 +309,95 @@ def test_the_final_model_is_written_atomically_on_a_full_disk(tmp_path):
         assert os.listdir(disk) == ["model.keras"]  # no partial file left
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+# -- 5. Tracebacks where one line should stand ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "images, labels, said",
+    [
+        (np.full((40, 32, 32, 3), 200.0), np.arange(40) % 2, "float64"),
+        (np.full((40, 32, 32, 3), 0.5, np.float32), np.arange(40) % 2, "[0, 1]"),
+        (np.full((40, 32, 32, 3), 300, np.uint16), np.arange(40) % 2, "16-bit"),
+        (np.ones((40, 32, 32, 3), bool), np.arange(40) % 2, "dtype bool"),
+        (np.zeros((40, 32, 32, 3), np.uint8), np.arange(40) % 2 + 0.0, "integers"),
+    ],
+)
+def test_images_or_labels_of_a_wrong_dtype_are_one_line(tmp_path, images, labels, said):
+    data = tmp_path / "bad.npz"
+    np.savez(data, x_train=images, y_train=labels, x_test=images[:8],
+             y_test=labels[:8])  # fmt: skip
+    done = run_recipe("cifar10_resnet", "--data", str(data), "--depth", "8",
+                      "--epochs", "1", "--out", str(tmp_path / "run"))  # fmt: skip
+    one_line_error(done, "bad.npz", said)
+    flags = ["--depth", "8", "--epochs", "1", "--out", str(tmp_path / "run")]
+    debug = run_recipe("cifar10_resnet", "--data", str(data), *flags, "--debug")
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def fake_package(root, name):
+    """A package `name` that fails to import as a missing one does."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text(
+        f'raise ModuleNotFoundError("No module named {name!r}", name={name!r})\n'
+    )
+    return str(root)
+
+
+def test_a_backend_that_is_not_installed_is_one_line(tmp_path):
+    fake = fake_package(tmp_path / "site", "tensorflow")
+    env = {**os.environ, "PYTHONPATH": fake}
+    env.pop("KERAS_BACKEND", None)  # the JAX-only install without KERAS_BACKEND
+    done = run_recipe("cifar10_resnet", "--quick", "--out", str(tmp_path / "r"),
+                      env=env)  # fmt: skip
+    one_line_error(done, "'tensorflow' cannot start", "'tensorflow' is not installed",
+                   "pip install 'recipekit[tensorflow]'", "KERAS_BACKEND")  # fmt: skip
+    env["KERAS_BACKEND"] = "nonsense"
+    done = run_recipe("cifar10_resnet", "--quick", "--out", str(tmp_path / "r"),
+                      env=env)  # fmt: skip
+    one_line_error(done, "backend 'nonsense'", "tensorflow, jax or torch")
+    done = tta_command(
+        str(tmp_path),
+        "--data",
+        "cifar10_sample",
+        env={
+            "PYTHONPATH": fake_package(tmp_path / "site2", "jax"),
+            "KERAS_BACKEND": "jax",
+        },
+    )
+    assert done.returncode == 2 and "no model file" in done.stderr  # flags first
+
+
+def test_a_bad_byte_limit_in_the_environment_is_one_line(saved_model):
+    done = tta_command(str(saved_model), "--data", "cifar10_sample", "--modes",
+                       "none", env={"RECIPEKIT_MAX_FILE_BYTES": "lots"})  # fmt: skip
+    one_line_error(done, "RECIPEKIT_MAX_FILE_BYTES must be a positive number",
+                   "512MB")  # fmt: skip
+    done = tta_command(str(saved_model), "--data", "cifar10_sample", "--modes",
+                       "none", env={"RECIPEKIT_MAX_FILE_BYTES": "1GB"})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("after_s", [2.0, 25.0])  # in the imports; in training
+def test_ctrl_c_at_any_moment_is_one_line_with_the_command_that_resumes(
+    tmp_path, after_s
+):
+    import signal
+    import subprocess
+    import sys
+
+    out = str(tmp_path / "run")
+    command = [sys.executable, os.path.join(ROOT, "recipes", "cifar10_resnet.py"),
+               "--quick", "--epochs", "3", "--out", out]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)  # fmt: skip
+    time.sleep(after_s)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=300)
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr[-3000:]
+    assert "interrupted; nothing finished is lost" in lines[0]
+    assert f"--out {out}" in lines[0] and "cifar10_resnet.py --quick" in lines[0]
+    assert child.returncode != 0

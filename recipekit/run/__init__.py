@@ -1,6 +1,7 @@
 """What every recipe does around its science: the output folder and its lock,
-finished-run detection, the resume epoch, the atomic metrics write, a run
-over several seeds, and clean command-line errors.
+finished-run detection, the resume epoch, atomic metrics and model files, a
+run over several seeds. (The command line's side, one-line errors and exit
+codes, is `recipekit_cli.command`: the library raises, the command prints.)
 
     with recipekit.run.RunFolder(config.out, "my_recipe", settings) as run:
         if run.finished:
@@ -10,7 +11,6 @@ over several seeds, and clean command-line errors.
 """
 
 from recipekit._shared import strict_json, write_json
-from recipekit.run._cli import command
 from recipekit.run._folder import (
     RunFolder,
     RunFolderError,
@@ -24,7 +24,6 @@ from recipekit.run._seeds import over_seeds
 __all__ = [
     "RunFolder",
     "RunFolderError",
-    "command",
     "one_process_only",
     "over_seeds",
     "resume_or_train",

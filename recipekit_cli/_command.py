@@ -1,0 +1,80 @@
+"""A recipe or tool run as a command: user errors in one line, Ctrl-C in one line.
+
+This is the command line's, not the library's: recipekit raises exceptions that
+name the input and the fix; here they become `prog: error: message` and an exit
+status, as argparse does for bad flags. `--debug` (`RECIPEKIT_DEBUG=1`) or
+`--verbose` shows the traceback instead.
+"""
+
+import os
+import shlex
+import sys
+import zipfile
+
+from recipekit_cli._startup import debug, fail
+
+_LONGEST = 1000  # characters of an error message shown on its one line
+
+
+def interrupted_line(argv=None):
+    """The line Ctrl-C prints: nothing is lost, and the command that resumes."""
+    argv = sys.argv if argv is None else argv
+    prog = os.path.basename(argv[0]) if argv else "recipekit"
+    again = shlex.join(["python", *argv]) if argv else ""
+    return (
+        f"{prog}: interrupted; nothing finished is lost (a run keeps its last "
+        f"backup). Rerun the same command to resume: {again}"
+    )
+
+
+def one_line_interrupts():
+    """Ctrl-C anywhere in this process (an import included) prints one line
+    and exits with 130, instead of a traceback; `--debug` keeps the traceback."""
+    previous = sys.excepthook
+
+    def hook(kind, value, traceback):
+        if issubclass(kind, KeyboardInterrupt) and not debug():
+            print(f"\n{interrupted_line()}", file=sys.stderr, flush=True)
+            return
+        previous(kind, value, traceback)
+
+    sys.excepthook = hook
+
+
+def user_errors():
+    """What a user's input or the machine can cause, and a message can explain:
+    a refused folder, a bad value or dtype, a missing, unreadable or damaged
+    file. Anything else is a bug and keeps its traceback."""
+    from recipekit.run import RunFolderError
+
+    return (RunFolderError, ValueError, TypeError, OSError, zipfile.BadZipFile)
+
+
+def command(function, *args, **kwargs):
+    """Calls `function(*args, **kwargs)` as a command's body.
+
+    A user error prints `prog: error: message` (one line) on stderr and exits
+    with status 2; Ctrl-C prints one line with the command that resumes and
+    exits with 130. With `--debug` or `--verbose` the traceback shows too.
+
+    Examples:
+
+    >>> def train():
+    ...     raise ValueError("'x.npz' has 3 images; pass a smaller --batch-size.")
+    >>> command(train)  # doctest: +SKIP
+    cifar10_fast.py: error: 'x.npz' has 3 images; pass a smaller --batch-size.
+    """
+    try:
+        return function(*args, **kwargs)
+    except KeyboardInterrupt:
+        if debug():
+            raise
+        print(f"\n{interrupted_line()}", file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
+    except user_errors() as error:
+        if debug():
+            raise
+        text = " ".join(str(error).split()) or type(error).__name__
+        if len(text) > _LONGEST:
+            text = text[: _LONGEST - 3] + "..."
+        fail(text)
