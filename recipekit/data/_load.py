@@ -119,12 +119,13 @@ def load(
             class_names=class_names,
             on_error=on_error,
             cache_dir=cache_dir,
+            shuffle=False,  # the source's order, as streamed; pipeline() shuffles
         )
         return tf.data.Dataset.from_tensor_slices((images, labels)), names
     if isinstance(source, str):
         return _load_tfds(source, split, image_size, data_dir)
     images, labels, names = load_arrays(
-        source, split, image_size=image_size, class_names=class_names
+        source, split, image_size=image_size, class_names=class_names, shuffle=False
     )
     return tf.data.Dataset.from_tensor_slices((images, labels)), names
 
@@ -138,6 +139,8 @@ def load_arrays(
     on_error="raise",
     cache_dir=None,
     data_dir=None,
+    shuffle=True,
+    seed=0,
 ):
     """Like `load()`, but returns numpy arrays `(images, labels, class_names)`.
 
@@ -145,12 +148,37 @@ def load_arrays(
     Keras's JAX or PyTorch backend too); a TFDS name needs TensorFlow and
     TFDS, and is read through them once into memory.
 
+    The images come in a seeded random order (`shuffle=True`, as Keras's
+    `image_dataset_from_directory` shuffles): folders and archives are read
+    class by class, so the first 500 images of an unshuffled CIFAR-10 are all
+    airplanes, and `x[:512]` or Keras's `validation_split` (the last part)
+    would hold one class. The same `seed` gives the same order every time, so
+    a resumed run indexes the same images. `shuffle=False` keeps the
+    source's order (a folder's: class by class, files sorted by name).
+
+    Args (besides `load()`'s):
+        shuffle: return the images in a random order (default True).
+        seed: the order's seed (default 0).
+
     Examples:
 
     >>> x, y, names = recipekit.data.load_arrays("cifar10_sample", "test")
     >>> x.shape, x.dtype
     ((1000, 32, 32, 3), dtype('uint8'))
+    >>> bool(np.bincount(y[:100], minlength=10).min() > 0)  # every class, not one
+    True
     """
+    images, labels, names = _load_arrays(
+        source, split, image_size, class_names, on_error, cache_dir, data_dir
+    )
+    if shuffle and len(labels) > 1:
+        order = np.random.default_rng(seed).permutation(len(labels))
+        images, labels = images[order], labels[order]
+    return images, labels, names
+
+
+def _load_arrays(source, split, image_size, class_names, on_error, cache_dir,
+                 data_dir):  # fmt: skip
     image_size = _check_image_size(image_size)
     if isinstance(source, str) and not _is_path_like(source):
         dataset, names = _load_tfds(source, split, image_size, data_dir)

@@ -1,12 +1,13 @@
 import os
 import warnings
+from unittest import mock
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import recipekit
-from recipekit.data import _folder
+from recipekit.data import _folder, _tfds
 from tests.conftest import write_image
 
 
@@ -140,7 +141,7 @@ def test_empty_folder_and_single_class(tmp_path):
 def test_arrays_and_npz(tmp_path):
     x = np.arange(5 * 2 * 2, dtype=np.uint8).reshape(5, 2, 2)
     y = np.array([0, 1, 2, 1, 0])
-    images, labels, names = recipekit.data.load_arrays((x, y))
+    images, labels, names = recipekit.data.load_arrays((x, y), shuffle=False)
     assert images.shape == (5, 2, 2, 3) and names == ["0", "1", "2"]
     assert labels.dtype == np.int64
     dataset, names = recipekit.data.load({"train": (x, y)}, "train", class_names="abc")
@@ -190,7 +191,11 @@ def test_bad_arrays_and_arguments():
 def test_tfds_path_with_mock_data():
     import tensorflow_datasets as tfds
 
-    with tfds.testing.mock_data(num_examples=6):
+    # The mock has no network; the offline refusal is tests/data/test_tfds.py's.
+    with (
+        tfds.testing.mock_data(num_examples=6),
+        mock.patch.object(_tfds, "online", lambda: True),
+    ):
         dataset, names = recipekit.data.load("cifar10", "train")
         assert len(names) == 10
         assert dataset.element_spec[0] == tf.TensorSpec((32, 32, 3), tf.uint8)
