@@ -9,10 +9,24 @@ run. These three functions give every recipe the same shape of output:
 """
 
 import os
+import sys
 
 import keras
 
-__all__ = ["header", "phase", "summary", "table"]
+__all__ = ["fit_verbosity", "header", "phase", "summary", "table"]
+
+
+def fit_verbosity():
+    """`model.fit`'s `verbose` for a run's output: progress bars on a terminal
+    (1), one line per epoch where the output goes to a file or a pipe (2, as
+    Keras's own `verbose=2`), so a log holds no ANSI progress bars.
+
+    Examples:
+
+    >>> fit_verbosity() in (1, 2)
+    True
+    """
+    return 1 if sys.stdout.isatty() else 2
 
 
 def header(recipe, *, data, device, epochs, out, resuming=None, **details):

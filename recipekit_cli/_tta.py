@@ -7,6 +7,7 @@ with status 2; `--verbose` shows the traceback.
 
 import argparse
 import os
+import sys
 import zipfile
 
 TTA_MODES = ("none", "flip", "flip_translate", "ten_crop")  # evaluate._tta.MODES
@@ -21,9 +22,17 @@ def parse_tta(argv=None):
     )
     parser.add_argument("model", help="a .keras file (loaded with safe_mode=True)")
     parser.add_argument(
-        "--data", required=True, help="TFDS name, folder, archive, .npz"
+        "--data",
+        required=True,
+        help="TFDS name (cifar10), folder, archive, .npz, or cifar10_sample (the "
+        "5,000-image CIFAR-10 sample recipekit bundles)",
     )
-    parser.add_argument("--split", default="test", help="split to score (default test)")
+    parser.add_argument(
+        "--split",
+        default="test",
+        help="split to score (default test); 'all' for a folder, archive or .npz "
+        "without splits (x, y)",
+    )
     parser.add_argument(
         "--modes",
         default="none,flip,ten_crop",
@@ -49,6 +58,8 @@ def parse_tta(argv=None):
             f"--modes must be a comma-separated subset of {','.join(TTA_MODES)}"
         )
     args.modes = modes
+    if args.split.lower() in ("all", "none"):
+        args.split = None  # the source has no splits: all of it
     if args.pad != "auto":
         try:
             args.pad = int(args.pad)
@@ -88,6 +99,10 @@ def tta(argv=None):
     from recipekit_cli._startup import quiet_start
 
     quiet_start()  # Keras starts here, quietly
+    if "tensorflow" in sys.modules and not args.verbose:
+        # Each mode is a model of its own, so TensorFlow warns that its
+        # predict function retraced: true, expected, and nothing to act on.
+        sys.modules["tensorflow"].get_logger().setLevel("ERROR")
     from recipekit.evaluate import _command
     from recipekit_cli._command import command
 

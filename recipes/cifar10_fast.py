@@ -175,6 +175,7 @@ def train(config: Config, run) -> dict:
     x_test, y_test, _ = recipekit.data.load_arrays(
         config.data, "test", class_names=class_names
     )  # uint8, labels checked against the training classes
+    run.check_data(class_names, len(x_train))  # a resume on other data: refused
     classes = len(class_names)
     mean, std = recipekit.data.channel_stats(x_train)
     steps = recipekit.run.steps_per_epoch(config.data, len(x_train), config.batch_size)
@@ -246,33 +247,33 @@ def train(config: Config, run) -> dict:
     positions, inputs = recipekit.data.epoch_indices(
         len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
     )
-    times = {"begin": [], "end": []}  # the first epoch includes tracing
     # Backs up each epoch whole (a kill mid-write keeps the last one) and
     # stops at the first non-finite loss, keeping the last good backup.
     backup = recipekit.callbacks.BackupAndRestore(
         run.backup_dir, delete_checkpoint=False
     )
     label = f"validation ({'EMA' if averaging == 'ema' else 'raw'} weights)"
+    curves = recipekit.callbacks.TrainingCurves(os.path.join(run.path, "curves.png"),
+        csv_path=os.path.join(run.path, "log.csv"), validation_label=label)  # fmt: skip
     callbacks = [
-        keras.callbacks.LambdaCallback(
-            on_epoch_begin=lambda *_: times["begin"].append(time.perf_counter()),
-            on_epoch_end=lambda *_: times["end"].append(time.perf_counter()),
-        ),
+        recipekit.callbacks.EpochTimes(),  # first: validation is not timed
         recipekit.callbacks.Validate(net, (x_test, y_test), batch_size=1024),
-        recipekit.callbacks.TrainingCurves(os.path.join(run.path, "curves.png"),
-            csv_path=os.path.join(run.path, "log.csv"), validation_label=label),
+        curves,  # keeps every epoch's logs (and time) across a resume
         backup,
-    ]  # fmt: skip
+    ]
     if muon and config.whitening:  # bias trained 3 epochs, then out of backprop
         callbacks.append(recipekit.callbacks.StopWhiteningBias(c.whitening_bias_epochs))
     recipekit.report.phase("training")
     start = time.perf_counter()
     model.fit(inputs, one_hot[positions], config.batch_size, config.epochs,
-              callbacks=callbacks, steps_per_epoch=steps, shuffle=False)  # fmt: skip
-    wall = time.perf_counter() - start
+              callbacks=callbacks, steps_per_epoch=steps, shuffle=False,
+              verbose=recipekit.report.fit_verbosity())  # fmt: skip
     if backup.stopped:
         run.stop(backup.stopped, dataclasses.asdict(config))
-    epoch_times = np.subtract(times["end"], times["begin"])
+    # Every epoch's time, a killed process's too (the first includes tracing);
+    # the wall time adds the epochs of killed processes to this one's.
+    epoch_times = curves.history.get("epoch_time_s", [])
+    wall = time.perf_counter() - start + sum(epoch_times[: run.resume_epoch])
     images_per_s = steps * config.batch_size * len(epoch_times) / sum(epoch_times)
 
     # Evaluate: raw weights, then the averaged ones (EMA's, Lookahead's slow

@@ -95,7 +95,6 @@ import recipekit
 
 # isort: split
 import keras
-import numpy as np
 
 
 def main(config: Config) -> dict:
@@ -134,6 +133,7 @@ def train(config: Config, run, chief) -> dict:
     x_test, y_test, _ = recipekit.data.load_arrays(
         config.data, "test", class_names=class_names
     )  # labels checked against the training classes
+    run.check_data(class_names, len(x_train))  # a resume on other data: refused
     mean, std = recipekit.data.channel_stats(x_train)
     steps = recipekit.run.steps_per_epoch(config.data, len(x_train), config.batch_size)
     # Keras needs a batch to build even when a backup says training is over.
@@ -199,23 +199,21 @@ def train(config: Config, run, chief) -> dict:
     # Train: validation of the network (on the EMA weights), curves and
     # log.csv redrawn every epoch; a killed run resumes from out/backup (kept
     # until metrics.json is written).
-    epoch_ends = []  # the first epoch includes tracing and compilation
     weights = "EMA" if config.ema_decay else "Polyak" if config.polyak_from else "raw"
     # Backs up each epoch whole (a kill mid-write keeps the last one) and
     # stops at the first non-finite loss, keeping the last good backup.
     backup = recipekit.callbacks.BackupAndRestore(
         run.backup_dir, delete_checkpoint=False
     )
+    curves = recipekit.callbacks.TrainingCurves(
+        os.path.join(out, "curves.png"),
+        csv_path=os.path.join(out, "log.csv"),
+        validation_label=f"validation ({weights} weights)",
+    )
     callbacks = [
-        keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda *_: epoch_ends.append(time.perf_counter())
-        ),
+        recipekit.callbacks.EpochTimes(),  # first: validation is not timed
         recipekit.callbacks.Validate(net, (x_test, y_test), batch_size=512),
-        recipekit.callbacks.TrainingCurves(
-            os.path.join(out, "curves.png"),
-            csv_path=os.path.join(out, "log.csv"),
-            validation_label=f"validation ({weights} weights)",
-        ),
+        curves,  # keeps every epoch's logs (and time) across a resume
         backup,
     ]
     recipekit.report.phase("training")
@@ -228,10 +226,14 @@ def train(config: Config, run, chief) -> dict:
         steps_per_epoch=steps,
         callbacks=callbacks,
         shuffle=False,
+        verbose=recipekit.report.fit_verbosity(),  # one line per epoch in a log
     )
-    wall = time.perf_counter() - start
     if backup.stopped:
         run.stop(backup.stopped, dataclasses.asdict(config))
+    # Every epoch's time, a killed process's too (the first includes tracing);
+    # the wall time adds the epochs of killed processes to this one's.
+    epoch_times = curves.history.get("epoch_time_s", [])
+    wall = time.perf_counter() - start + sum(epoch_times[: run.resume_epoch])
 
     # Evaluate: raw weights, EMA weights, then test-time augmentation (on the
     # EMA weights if any; ten crops of the image padded by 4, as in training).
@@ -264,9 +266,9 @@ def train(config: Config, run, chief) -> dict:
         "tta_accuracy": {mode: round(acc, 4) for mode, acc in tta.items()},
         "epochs": config.stop_epoch or config.epochs,
         "wall_time_s": round(wall, 1),
-        "epoch_times_s": [round(float(t), 2) for t in np.diff([start, *epoch_ends])],
+        "epoch_times_s": [round(float(t), 2) for t in epoch_times],
         "train_images_per_s": round(
-            steps * config.batch_size * len(epoch_ends) / wall, 1
+            steps * config.batch_size * len(epoch_times) / sum(epoch_times), 1
         ),
         "backend": keras.backend.backend(),
         "device": recipekit.distribute.describe(strategy),

@@ -142,6 +142,7 @@ def train(config, name, schedule, data, classes, mean, std, snapshot_dir=None):
         steps_per_epoch=len(x_train) // config.batch_size,
         callbacks=callbacks,
         shuffle=False,  # epoch_indices shuffles, by epoch.
+        verbose=recipekit.report.fit_verbosity(),  # one line per epoch in a log
     )
     stopped = callbacks[1].stopped or (snapshots.stopped if snapshots else None)
     return net, time.perf_counter() - start, snapshots, stopped
@@ -176,6 +177,7 @@ def train_both(config: Config, run) -> dict:
     x_test, y_test, _ = recipekit.data.load_arrays(
         config.data, "test", class_names=class_names
     )  # labels checked against the training classes
+    run.check_data(class_names, len(x_train))  # a resume on other data: refused
     mean, std = recipekit.data.channel_stats(x_train)
     steps = recipekit.run.steps_per_epoch(config.data, len(x_train), config.batch_size)
     data = ((x_train, y_train), (x_test, y_test))

@@ -136,6 +136,7 @@ def train_one(config, rate, train, test, mean, std, num_classes):
         steps_per_epoch=steps,
         callbacks=callbacks,
         shuffle=False,  # epoch_indices shuffles, by epoch.
+        verbose=recipekit.report.fit_verbosity(),  # one line per epoch in a log
     )
     wall = time.perf_counter() - start
     if callbacks[-1].stopped:
@@ -175,6 +176,7 @@ def train_both(config: Config, run) -> dict:
     x_test, y_test, _ = recipekit.data.load_arrays(
         config.data, "test", class_names=class_names
     )  # labels checked against the training classes
+    run.check_data(class_names, len(x_train))  # a resume on other data: refused
     mean, std = recipekit.data.channel_stats(x_train)
 
     # Model + Train, twice: without, then with stochastic depth.

@@ -144,6 +144,7 @@ def run_all(config: Config, run) -> dict:
     x_test, y_test, _ = recipekit.data.load_arrays(
         config.data, "test", image_size=size, class_names=names
     )  # labels checked against the training classes
+    run.check_data(names, len(x_train))  # a resume on other data: refused
     num_images = len(x_train)
     scenario, why = pick_scenario(config, num_images, len(names))
     print(f"{num_images} training images, {len(names)} classes; {why}")
@@ -174,6 +175,7 @@ def run_all(config: Config, run) -> dict:
                 batch_size=config.batch_size,
                 epochs=epochs,
                 validation_data=(x_test, y_test),
+                verbose=recipekit.report.fit_verbosity(),
             )
         return round(float(model.evaluate(**test)[1]), 4)
 

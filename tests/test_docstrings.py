@@ -43,6 +43,7 @@ RUNNABLE = [
     evaluate.ViewAverage,
     callbacks.backup_epoch,
     callbacks.BackupAndRestore,
+    callbacks.EpochTimes,
     callbacks.SnapshotEnsemble.schedule,
     callbacks.StepDecay.at_fractions,
     data.load_arrays,
@@ -53,6 +54,7 @@ RUNNABLE = [
     models.logits_model,
     models.patch_whitening_kernel,
     report.header,
+    report.fit_verbosity,
     recipekit.run.RunFolder,
     recipekit.run.save_model,
     report.phase,
@@ -70,6 +72,7 @@ def test_docstring_example_runs(obj):
     globs.update(DeviceImages=data.DeviceImages, translate=augment.translate,
                  epoch_indices=data.epoch_indices, sublayers=models.sublayers,
                  SnapshotEnsemble=callbacks.SnapshotEnsemble,
+                 EpochTimes=callbacks.EpochTimes,
                  RunFolder=recipekit.run.RunFolder, os=__import__("os"),
                  save_model=recipekit.run.save_model)  # fmt: skip
     finder = doctest.DocTestFinder(recurse=False)

@@ -401,3 +401,92 @@ def test_ctrl_c_at_any_moment_is_one_line_with_the_command_that_resumes(
     assert "interrupted; nothing finished is lost" in lines[0]
     assert f"--out {out}" in lines[0] and "cifar10_resnet.py --quick" in lines[0]
     assert child.returncode != 0
+
+
+# -- Weak cases --------------------------------------------------------------------
+
+
+def test_after_a_resume_the_metrics_carry_the_whole_runs_times(
+    load_recipe, tiny_npz, tmp_path, monkeypatch
+):
+    import dataclasses
+
+    recipe = load_recipe("cifar10_resnet")
+    config = dataclasses.replace(
+        recipe.Config(), data=tiny_npz(64, 16), depth=8, epochs=3, batch_size=32,
+        tta_modes=("none",), out=str(tmp_path / "run"),
+    )  # fmt: skip
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed before the final evaluation")
+
+    monkeypatch.setattr(recipekit.evaluate, "evaluate_tta", killed)
+    with pytest.raises(KeyboardInterrupt):
+        recipe.main(dataclasses.replace(config, stop_epoch=2))  # epochs 1-2
+    monkeypatch.undo()
+    metrics = recipe.main(config)  # resumes: epoch 3 only in this process
+    times = metrics["epoch_times_s"]
+    assert len(times) == 3 and min(times) > 0
+    assert metrics["wall_time_s"] >= round(sum(times), 1) - 0.1
+    assert metrics["train_images_per_s"] > 0
+
+
+def test_data_changed_before_a_resume_is_said_in_one_line(tmp_path):
+    out = str(tmp_path / "run")
+    with recipekit.run.RunFolder(out, "cifar10_resnet", {"epochs": 3}) as run:
+        run.check_data(["cat", "dog"], 64)
+        (tmp_path / "run" / "backup").mkdir()  # trained an epoch
+    with pytest.raises(recipekit.run.RunFolderError) as error:
+        with recipekit.run.RunFolder(out, "cifar10_resnet", {"epochs": 3}) as run:
+            run.check_data(["cat", "dog", "emu"], 96)
+    message = str(error.value)
+    assert "The data changed" in message and len(message) < 400
+    assert "['cat', 'dog'] then, ['cat', 'dog', 'emu'] now" in message
+    assert "64 training images then, 96 now" in message
+    with recipekit.run.RunFolder(out, "cifar10_resnet", {"epochs": 3}) as run:
+        run.check_data(["cat", "dog"], 64)  # the same data resumes
+        metrics = run.finish({"accuracy": 0.5})
+    assert metrics["class_names"] == ["cat", "dog"]
+
+
+def test_recipekit_tta_checks_the_classes_the_model_was_trained_on(
+    saved_model, tmp_path
+):
+    import json
+
+    x = np.zeros((20, 32, 32, 3), np.uint8)
+    y = np.arange(20) % 10
+    names = [f"c{i}" for i in range(10)]
+    data = tmp_path / "data.npz"
+    np.savez(data, x=x, y=y, class_names=names)  # no splits: --split all
+    trained = {"status": "finished", "class_names": names[::-1]}  # permuted
+    (saved_model.parent / "metrics.json").write_text(json.dumps(trained))
+    done = tta_command(str(saved_model), "--data", str(data), "--split", "all",
+                       "--modes", "none")  # fmt: skip
+    one_line_error(done, "was trained on the classes ['c9'", "same order")
+    trained["class_names"] = names
+    (saved_model.parent / "metrics.json").write_text(json.dumps(trained))
+    done = tta_command(str(saved_model), "--data", str(data), "--split", "all",
+                       "--modes", "none,flip,ten_crop")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr == ""  # no retracing warning, no progress bars
+    lines = done.stdout.strip().splitlines()  # only the table
+    assert lines[0].endswith("[all], 20 images") and lines[1].startswith("mode")
+    assert [line.split()[0] for line in lines[2:]] == ["none", "flip", "ten_crop"]
+
+
+def test_a_long_first_decode_says_so_and_a_cached_load_is_silent(
+    tmp_path, monkeypatch, capsys
+):
+    from recipekit.data import _load
+
+    monkeypatch.setattr(_load, "_ANNOUNCE", 4)
+    root = tmp_path / "folder"
+    for c in ("a", "b"):
+        for i in range(3):
+            write_image(str(root / c / f"{i}.png"), np.zeros((4, 4, 3), np.uint8))
+    recipekit.data.load_arrays(str(root))
+    said = capsys.readouterr()
+    assert said.out == "" and said.err.startswith("Decoding 6 images of ")
+    recipekit.data.load_arrays(str(root))
+    assert capsys.readouterr().err == ""

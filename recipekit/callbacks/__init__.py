@@ -1,6 +1,7 @@
 """Keras callbacks for what must watch a run from outside: curves, snapshots, rates."""
 
 from recipekit.callbacks._curves import TrainingCurves
+from recipekit.callbacks._epoch_times import EpochTimes
 from recipekit.callbacks._keras_backup import (
     BackupAndRestore,
     all_finite,
@@ -14,6 +15,7 @@ from recipekit.callbacks._whitening_bias import StopWhiteningBias
 
 __all__ = [
     "BackupAndRestore",
+    "EpochTimes",
     "SnapshotEnsemble",
     "StepDecay",
     "StopWhiteningBias",

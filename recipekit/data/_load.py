@@ -2,6 +2,7 @@
 
 import difflib
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -17,6 +18,7 @@ from recipekit.data._arrays import (
 )
 from recipekit.data._tfds import _load_tfds
 
+_ANNOUNCE = 5000  # images: a first decode this large says so (on stderr)
 _ON_ERROR = ("raise", "skip")
 
 
@@ -310,6 +312,11 @@ def _load_files(path, split, image_size, on_error, cache_dir):
                 "recipekit.data.load(...), which streams it from disk (tf.data), "
                 "pass a smaller image_size, or raise RECIPEKIT_MEMORY_BUDGET."
             )
+        count = len(listing.names)
+        if count >= _ANNOUNCE:  # seconds of silence otherwise (20 s for CIFAR-10)
+            part = f" ({split})" if split else ""
+            print(f"Decoding {count:,} images of {path!r}{part}, once: later loads "
+                  f"read them from {cache_dir}", file=sys.stderr, flush=True)  # fmt: skip
         cached = _folder.read_images(path, split, image_size, on_error)
         _cache.write(cache_dir, key, *cached)
     images, labels, names, skipped = cached

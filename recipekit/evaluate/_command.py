@@ -28,23 +28,29 @@ def evaluate(args):
 
     model = _load(keras, args.model)
     images, labels, class_names = recipekit.data.load_arrays(args.data, args.split)
+    trained = trained_classes(args.model)
+    if trained is not None and trained != list(class_names):
+        raise ValueError(
+            f"The model {args.model!r} was trained on the classes {trained} (its "
+            f"run's metrics.json), but {args.data!r} has {list(class_names)}: "
+            "the labels would mean other classes. Score it on data with the same "
+            "classes in the same order."
+        )
     image_size = images.shape[1:3]
     model_size = tuple(model.input_shape[1:3])
     outputs = model.output_shape[-1]
     if outputs != len(class_names):
         raise ValueError(
             f"The model {args.model!r} predicts {outputs} classes, but "
-            f"{args.data!r} [{args.split}] has {len(class_names)}: it was trained "
-            "on other data. Score it on the data it was trained for."
+            f"{args.data!r} [{args.split or 'all'}] has {len(class_names)}: it was "
+            "trained on other data. Score it on the data it was trained for."
         )
     pad = args.pad
     if pad == "auto":
         pad = max(1, image_size[0] // 8) if image_size == model_size else 0
-    verbose = 0 if args.json else 1
+    verbose = 0 if args.json else "auto"  # bars on a terminal only
     rows = []
     for mode in args.modes:
-        if not args.json:
-            print(f"{mode}:", flush=True)
         start = time.perf_counter()
         probs = recipekit.evaluate.predict_tta(
             model, images, mode, pad=pad, batch_size=args.batch_size, verbose=verbose
@@ -70,7 +76,8 @@ def evaluate(args):
     if args.json:
         print(json.dumps(report))
     else:
-        print(f"\n{args.model} on {args.data} [{args.split}], {len(labels)} images")
+        shown = args.split or "all"
+        print(f"{args.model} on {args.data} [{shown}], {len(labels)} images")
         print(f"{'mode':<10}{'accuracy':>10}{'seconds':>10}{'images/s':>10}")
         for row in rows:
             print(
@@ -78,6 +85,20 @@ def evaluate(args):
                 f"{row['images_per_s']:>10.1f}"
             )
     return report
+
+
+def trained_classes(model_path):
+    """The class names a recipe's run saved beside its model (`metrics.json`
+    in the model's folder), or None when there are none."""
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "metrics.json")
+    try:
+        with open(path) as f:
+            names = json.load(f).get("class_names")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return [str(n) for n in names] if isinstance(names, list) else None
 
 
 def check_keras_file(path):

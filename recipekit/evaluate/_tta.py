@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import sys
 import warnings
 
 import keras
@@ -188,7 +189,8 @@ def predict_tta(
         pad: pixels of padding around each image before ten-cropping.
         batch_size: images per model call (views included).
         pad_mode: `"reflect"`, `"symmetric"` or `"constant"`.
-        verbose: show a progress bar (`"auto"`, 0 or 1).
+        verbose: show a progress bar: 0, 1, or `"auto"` (1 on a terminal, 0
+            where the output goes to a file or a pipe).
         average: `"probabilities"` (default) or `"logits"`.
 
     Returns:
@@ -218,7 +220,7 @@ def predict_tta(
         images = images.batch(chunk)
     elif not len(images):
         raise ValueError("predict_tta() got no images.")
-    verbose = 1 if verbose == "auto" else verbose
+    verbose = int(sys.stdout.isatty()) if verbose == "auto" else verbose
     if is_array:
         return tta.predict(images, batch_size=chunk, verbose=verbose)
     return tta.predict(images, verbose=verbose)

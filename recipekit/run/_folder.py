@@ -1,5 +1,6 @@
 """A run's output folder: claimed, locked, checked against its flags, finished."""
 
+import contextlib
 import datetime
 import fcntl
 import json
@@ -91,6 +92,7 @@ class RunFolder:
         self.resume_epoch = 0
         self._lock = None
         self._forced = False
+        self.class_names = None
 
     def __enter__(self):
         if os.path.exists(self.path) and not os.path.isdir(self.path):
@@ -208,12 +210,52 @@ class RunFolder:
         # forced start that fails leaves the original command working.
         self._forced = True
 
+    def check_data(self, class_names, train_images):
+        """Records the run's data in its mark (class names, training images)
+        and refuses to resume on other data: a class added, removed or
+        reordered, or another training set, would resume a backup whose
+        weights do not fit it (or silently mean other classes).
+
+        `finish` writes the class names into `metrics.json`, so whoever scores
+        the saved model (`recipekit-tta`) can check its data's classes.
+        """
+        data = {"class_names": [str(c) for c in class_names],
+                "train_images": int(train_images)}  # fmt: skip
+        self.class_names = data["class_names"]
+        if not self.check:
+            return
+        path = os.path.join(self.path, MARK)
+        with open(path) as f:
+            mark = json.load(f)
+        theirs = mark.get("data")
+        trained = os.path.isdir(self.backup_dir) or os.path.exists(self.metrics_path)
+        if theirs is not None and trained and theirs != data:
+            said = []
+            if theirs["class_names"] != data["class_names"]:
+                said.append(f"classes {theirs['class_names']} then, "
+                            f"{data['class_names']} now")  # fmt: skip
+            if theirs["train_images"] != data["train_images"]:
+                said.append(f"{theirs['train_images']} training images then, "
+                            f"{data['train_images']} now")  # fmt: skip
+            raise RunFolderError(
+                f"The data changed since {self.path!r} was trained: "
+                f"{'; '.join(said)}. Resume with the data it was trained on, or "
+                "pass another --out to train afresh."
+            )
+        if theirs != data:
+            mark["data"] = data
+            write_json(path, mark)
+
     def _write_mark(self):
-        write_json(
-            os.path.join(self.path, MARK),
-            {"recipe": self.recipe, "config": self.config,
-             "written": datetime.datetime.now().isoformat(timespec="seconds")},
-        )  # fmt: skip
+        path = os.path.join(self.path, MARK)
+        written = datetime.datetime.now().isoformat(timespec="seconds")
+        mark = {"recipe": self.recipe, "config": self.config, "written": written}
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            with open(path) as f:
+                data = json.load(f).get("data")  # kept: the data does not change
+            if data is not None:
+                mark["data"] = data
+        write_json(path, mark)
 
     def _finished(self):
         if os.path.isdir(self.backup_dir) or not os.path.exists(self.metrics_path):
@@ -227,6 +269,8 @@ class RunFolder:
     def finish(self, metrics):
         """Writes `metrics.json` (status "finished"), then removes the backup."""
         metrics = {"status": "finished", **metrics}
+        if self.class_names is not None:
+            metrics.setdefault("class_names", self.class_names)
         write_json(self.metrics_path, metrics)
         if self._forced:
             self._write_mark()
