@@ -315,8 +315,8 @@ def _load_files(path, split, image_size, on_error, cache_dir):
         count = len(listing.names)
         if count >= _ANNOUNCE:  # seconds of silence otherwise (20 s for CIFAR-10)
             part = f" ({split})" if split else ""
-            print(f"Decoding {count:,} images of {path!r}{part}, once: later loads "
-                  f"read them from {cache_dir}", file=sys.stderr, flush=True)  # fmt: skip
+            said = f"Decoding {count:,} images of {path!r}{part}, once: later "
+            print(said + f"loads read them from {cache_dir}", file=sys.stderr)
         cached = _folder.read_images(path, split, image_size, on_error)
         _cache.write(cache_dir, key, *cached)
     images, labels, names, skipped = cached
