@@ -40,6 +40,10 @@ def write_json(path, value, indent=2):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as error:
+        if error.filename:
+            raise
+        raise OSError(error.errno, error.strerror, path) from error  # name it
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

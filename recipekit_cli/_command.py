@@ -6,6 +6,7 @@ status, as argparse does for bad flags. `--debug` (`RECIPEKIT_DEBUG=1`) or
 `--verbose` shows the traceback instead.
 """
 
+import errno
 import os
 import shlex
 import sys
@@ -75,6 +76,13 @@ def command(function, *args, **kwargs):
         if debug():
             raise
         text = " ".join(str(error).split()) or type(error).__name__
+        if getattr(error, "errno", None) == errno.ENOSPC and "resume" not in text:
+            where = f" writing {error.filename!r}" if error.filename else ""
+            text = (
+                f"The disk is full{where} ({error.strerror or text}). Nothing "
+                "finished is lost: free some space and rerun the same command; "
+                "it resumes from the last backup."
+            )
         if len(text) > _LONGEST:
             text = text[: _LONGEST - 3] + "..."
         fail(text)

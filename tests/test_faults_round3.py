@@ -490,3 +490,53 @@ def test_a_long_first_decode_says_so_and_a_cached_load_is_silent(
     assert said.out == "" and said.err.startswith("Decoding 6 images of ")
     recipekit.data.load_arrays(str(root))
     assert capsys.readouterr().err == ""
+
+
+def test_a_full_disk_anywhere_names_the_file_and_how_to_resume(tmp_path, capsys):
+    import errno
+    import subprocess
+
+    import recipekit_cli
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+                              str(disk)], capture_output=True, text=True)  # fmt: skip
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    path = str(disk / "curves.json")
+    try:
+        with pytest.raises(OSError) as error:  # fails mid-write: named anyway
+            recipekit.run.write_json(path, {"loss": list(range(400_000))})
+        assert error.value.errno == errno.ENOSPC and error.value.filename == path
+        assert os.listdir(disk) == []  # no half-written file
+        with pytest.raises(SystemExit) as done:
+            recipekit_cli.command(recipekit.run.write_json, path, {"loss": [0] * 10**6})
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+    assert done.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert f"The disk is full writing {path!r}" in line
+    assert "rerun the same command; it resumes from the last backup" in line
+
+
+def test_a_dangling_link_is_skipped_by_name_with_on_error_skip(tmp_path):
+    root = tmp_path / "folder"
+    for c in ("a", "b"):
+        for i in range(2):
+            write_image(str(root / c / f"{i}.png"), np.zeros((4, 4, 3), np.uint8))
+    os.symlink(root / "a" / "gone.png", root / "a" / "dangling.png")  # inside
+    with pytest.raises((ValueError, OSError), match="dangling.png"):
+        recipekit.data.load_arrays(str(root))
+    with pytest.warns(UserWarning, match=r"1 unreadable image.*dangling\.png"):
+        images, _, _ = recipekit.data.load_arrays(str(root), on_error="skip")
+    assert len(images) == 4
+
+
+def test_an_empty_split_says_so(tmp_path):
+    path = tmp_path / "empty.npz"
+    x = np.zeros((4, 8, 8, 3), np.uint8)
+    np.savez(path, x_train=x, y_train=np.array([0, 1, 0, 1]), x_test=x[:0],
+             y_test=np.zeros(0, np.int64))  # fmt: skip
+    with pytest.raises(ValueError, match=r"empty\.npz holds no images"):
+        recipekit.data.load_arrays(str(path), "test")

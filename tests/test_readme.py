@@ -43,3 +43,58 @@ def test_the_readme_example_scores_well_above_chance(tmp_path):
     assert min(accuracies.values()) > 0.25, accuracies
     for noise in ("cuInit", "I0000", "absl::InitializeLog"):
         assert noise not in done.stderr  # TensorFlow's start-up lines, filtered
+
+
+CONSOLE = []
+with open(os.path.join(ROOT, "docs", "guide.md")) as _f:
+    CONSOLE = re.findall(r"^```console\n\$ (python recipes/.*?)\n(.*?)^```", _f.read(),
+                         re.M | re.S)  # fmt: skip
+
+
+def matches(expected, actual):
+    """A line of the guide (`...` stands for any text; runs of spaces for any
+    spacing) against a printed one."""
+    pattern = ".*?".join(re.escape(part) for part in expected.split("..."))
+    pattern = re.sub(r"(\\ )+", r"\\s+", pattern)
+    return re.fullmatch(pattern, actual.rstrip()) is not None
+
+
+def test_the_line_matcher_fails_on_a_changed_line():
+    assert matches("raw         ...      -", "raw         35.10      -")
+    assert matches("  device   CPU (... cores)", "  device   CPU (2 cores)")
+    assert not matches("  epochs   1", "  epochs   10")
+    assert not matches("== training", "== evaluating")
+
+
+def test_the_guide_shows_recipe_output():
+    assert len(CONSOLE) >= 1
+
+
+@pytest.mark.parametrize("index", range(len(CONSOLE)))
+def test_the_guides_printed_run_is_what_the_recipe_prints(index, tmp_path):
+    command, expected = CONSOLE[index]
+    argv = command.split()
+    argv[1] = os.path.join(ROOT, argv[1])
+    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
+    done = subprocess.run([sys.executable, *argv[1:]], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = done.stdout.rstrip("\n").splitlines()
+    wanted = expected.rstrip("\n").splitlines()
+    assert len(printed) == len(wanted), done.stdout
+    for want, got in zip(wanted, printed, strict=True):
+        assert matches(want, got), f"guide: {want!r}\nprinted: {got!r}"
+
+
+def test_the_guides_flag_list_is_the_recipes_help(load_recipe):
+    with open(os.path.join(ROOT, "docs", "guide.md")) as f:
+        text = " ".join(f.read().split())
+    listed = re.search(r"`cifar10_resnet\.py` .*?its flags are `([^`]*)`", text)
+    import contextlib
+    import io
+
+    recipe = load_recipe("cifar10_resnet")
+    with contextlib.redirect_stdout(io.StringIO()) as out, pytest.raises(SystemExit):
+        recipe.parse_args(["--help"])
+    parser_flags = set(re.findall(r"(--[a-z-]+)", out.getvalue())) - {"--help"}
+    assert set(listed.group(1).split()) == parser_flags

@@ -19,6 +19,10 @@ def atomic_path(path, suffix=""):
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as error:
+        if error.filename:
+            raise
+        raise OSError(error.errno, error.strerror, path) from error  # name it
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

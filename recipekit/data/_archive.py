@@ -250,7 +250,11 @@ def list_folder(root: str) -> tuple[list[tuple[str, str]], list[str]]:
                     f"{root!r}. recipekit reads only files inside the folder; copy "
                     "the file in, or remove the link."
                 )
-            mode = os.stat(full).st_mode
+            try:
+                mode = os.stat(full).st_mode
+            except FileNotFoundError:  # a dangling link: listed, so that reading
+                files.append((rel, full))  # it fails by name (or on_error="skip")
+                continue
             if not stat.S_ISREG(mode):
                 raise ValueError(
                     f"{full!r} is not a regular file (a FIFO, device or socket); "

@@ -94,6 +94,11 @@ def _check_arrays(where, x, y, class_names, image_size):
             f"Images from {where} must be uint8 (0-255). Received dtype {x.dtype}. "
             + how
         )
+    if len(x) == 0:
+        raise ValueError(
+            f"The data from {where} holds no images (an empty split). Pass data "
+            "with images in every split used."
+        )
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4 or x.shape[-1] not in (1, 3, 4):

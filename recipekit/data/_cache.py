@@ -49,8 +49,11 @@ def fingerprint(source: str, **options) -> str:
             digest.update(os.fsencode(rel) + b"/\n")
         for rel, full in files:
             digest.update(os.fsencode(rel) + b"\0")
-            with open(full, "rb") as f:
-                content = f.read()
+            try:
+                with open(full, "rb") as f:
+                    content = f.read()
+            except FileNotFoundError:  # a dangling link: the reader reports it
+                content = b"\0missing"
             digest.update(f"{len(content)}\0".encode() + content)
     else:
         with open(path, "rb") as f:

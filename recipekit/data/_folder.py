@@ -200,6 +200,8 @@ def _decode_split(source, layout, read, split, image_size, on_error):
     for name, data in read(wanted):
         shown = f"{source}{separator}{name}"
         try:
+            if isinstance(data, OSError):
+                raise data
             image = decode(name, data, image_size)
         except Exception as error:  # PIL raises many types for bad files.
             if on_error == "skip":
@@ -234,6 +236,11 @@ def _decode_split(source, layout, read, split, image_size, on_error):
     return images, labels, layout.class_names, skipped
 
 
-def _read_file(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
+def _read_file(path: str):
+    """The file's bytes, or the OSError reading it gave (a dangling link, say):
+    the decode loop reports it by name, or skips it with on_error="skip"."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        return error
