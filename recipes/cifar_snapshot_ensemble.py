@@ -178,6 +178,7 @@ def train_both(config: Config, run) -> dict:
         config.data, "test", class_names=class_names
     )  # labels checked against the training classes
     run.check_data(class_names, len(x_train))  # a resume on other data: refused
+    recipekit.run.check_translation(config.data, x_train.shape[1:], 4)
     mean, std = recipekit.data.channel_stats(x_train)
     steps = recipekit.run.steps_per_epoch(config.data, len(x_train), config.batch_size)
     data = ((x_train, y_train), (x_test, y_test))

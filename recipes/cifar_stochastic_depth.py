@@ -177,6 +177,7 @@ def train_both(config: Config, run) -> dict:
         config.data, "test", class_names=class_names
     )  # labels checked against the training classes
     run.check_data(class_names, len(x_train))  # a resume on other data: refused
+    recipekit.run.check_translation(config.data, x_train.shape[1:], 4)
     mean, std = recipekit.data.channel_stats(x_train)
 
     # Model + Train, twice: without, then with stochastic depth.

@@ -142,6 +142,7 @@ def cifar_part(config):
     x_test, y_test, _ = recipekit.data.load_arrays(
         config.data, "test", class_names=names
     )
+    recipekit.run.check_translation(config.data, x_train.shape[1:], 4)
     mean, std = recipekit.data.channel_stats(x_train)
     steps_per_epoch = len(x_train) // config.batch_size
     positions, pairs = recipekit.data.epoch_indices(

@@ -540,3 +540,16 @@ def test_an_empty_split_says_so(tmp_path):
              y_test=np.zeros(0, np.int64))  # fmt: skip
     with pytest.raises(ValueError, match=r"empty\.npz holds no images"):
         recipekit.data.load_arrays(str(path), "test")
+
+
+def test_images_too_small_for_the_recipes_crop_name_the_data_not_an_argument(
+    tmp_path,
+):
+    path = tmp_path / "tiny_images.npz"
+    x = np.zeros((64, 1, 1, 3), np.uint8)
+    np.savez(path, x_train=x, y_train=np.arange(64) % 2, x_test=x[:8],
+             y_test=np.arange(8) % 2)  # fmt: skip
+    done = run_recipe("cifar10_resnet", "--data", str(path), "--depth", "8",
+                      "--epochs", "1", "--out", str(tmp_path / "run"))  # fmt: skip
+    line = one_line_error(done, "tiny_images.npz' has 1x1 images", "image_size=")
+    assert "translate" not in line

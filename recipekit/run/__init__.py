@@ -14,6 +14,7 @@ from recipekit._shared import strict_json, write_json
 from recipekit.run._folder import (
     RunFolder,
     RunFolderError,
+    check_translation,
     one_process_only,
     resume_or_train,
     save_model,
@@ -24,6 +25,7 @@ from recipekit.run._seeds import over_seeds
 __all__ = [
     "RunFolder",
     "RunFolderError",
+    "check_translation",
     "one_process_only",
     "over_seeds",
     "resume_or_train",
