@@ -8,6 +8,7 @@ status, as argparse does for bad flags. `--debug` (`RECIPEKIT_DEBUG=1`) or
 
 import errno
 import os
+import re
 import shlex
 import sys
 import zipfile
@@ -15,6 +16,22 @@ import zipfile
 from recipekit_cli._startup import debug, fail
 
 _LONGEST = 1000  # characters of an error message shown on its one line
+# A user error raised inside a tf.data function (a streamed image that does not
+# decode) reaches Python as TensorFlow's InvalidArgumentError, with the inner
+# error and its traceback pasted into the message.
+_WRAPPED = re.compile(r"(?:ValueError|TypeError|OSError): (.*?)(?:\nTraceback|\n|$)")
+
+
+def wrapped_user_error(error):
+    """The message of a user error that TensorFlow wrapped (see `_WRAPPED`),
+    or None for any other error."""
+    if not type(error).__module__.startswith("tensorflow"):
+        return None
+    text = str(error)
+    if "user-defined function" not in text:
+        return None
+    match = _WRAPPED.search(text)
+    return match.group(1) if match else None
 
 
 def interrupted_line(argv=None):
@@ -72,10 +89,13 @@ def command(function, *args, **kwargs):
             raise
         print(f"\n{interrupted_line()}", file=sys.stderr, flush=True)
         raise SystemExit(130) from None
-    except user_errors() as error:
-        if debug():
+    except Exception as error:
+        if debug() or not (
+            isinstance(error, user_errors()) or wrapped_user_error(error)
+        ):
             raise
-        text = " ".join(str(error).split()) or type(error).__name__
+        text = wrapped_user_error(error) or str(error)
+        text = " ".join(text.split()) or type(error).__name__
         if getattr(error, "errno", None) == errno.ENOSPC and "resume" not in text:
             where = f" writing {error.filename!r}" if error.filename else ""
             text = (

@@ -553,3 +553,36 @@ def test_images_too_small_for_the_recipes_crop_name_the_data_not_an_argument(
                       "--epochs", "1", "--out", str(tmp_path / "run"))  # fmt: skip
     line = one_line_error(done, "tiny_images.npz' has 1x1 images", "image_size=")
     assert "translate" not in line
+
+
+@pytest.mark.tf_only
+def test_a_streamed_bad_image_is_one_line_naming_it(tmp_path, capsys):
+    import recipekit_cli
+
+    root = tmp_path / "folder"
+    for c in ("a", "b"):
+        for i in range(3):
+            write_image(str(root / c / f"{i}.png"), np.zeros((4, 4, 3), np.uint8))
+    (root / "a" / "bad.png").write_bytes(b"not a png")
+    dataset, _ = recipekit.data.load(str(root), stream=True)
+    with pytest.raises(SystemExit) as done:
+        recipekit_cli.command(lambda: list(dataset))
+    assert done.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "Cannot decode the image" in line and "bad.png" in line
+    assert "Traceback" not in line and "on_error='skip'" in line
+
+
+def test_a_misplaced_image_is_named_not_a_well_placed_one(tmp_path):
+    root = tmp_path / "f"
+    for split in ("train", "test"):
+        for c in ("a", "b"):
+            for i in range(2):
+                write_image(
+                    str(root / split / c / f"{i}.png"), np.zeros((4, 4, 3), np.uint8)
+                )
+    write_image(str(root / "train" / "stray.png"), np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"found 'train/stray\.png'"):
+        recipekit.data.load_arrays(str(root), "train")
+    with pytest.raises(ValueError, match=r"found 'stray\.png'"):
+        recipekit.data.load_arrays(str(root / "train"))

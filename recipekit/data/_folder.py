@@ -6,6 +6,7 @@ Layouts, relative to the folder or archive root (one wrapping folder is allowed)
     <split>/<class>/<image>          split names: train, test, val, validation, ...
 """
 
+import collections
 import io
 import os
 import warnings
@@ -53,7 +54,11 @@ class Layout:
             parts = [p[1:] for p in parts]
         depths = {len(p) for p in parts}
         if len(depths) != 1 or depths.pop() not in (2, 3):
-            odd = min(parts, key=len) if len(parts[0]) > 3 else max(parts, key=len)
+            # The misplaced file: one off the depth most images share (or, if
+            # most share a wrong depth, one of those).
+            counts = collections.Counter(len(p) for p in parts)
+            usual = max(counts, key=lambda d: (counts[d], d in (2, 3)))
+            odd = next(p for p in parts if len(p) != usual or usual not in (2, 3))
             raise ValueError(
                 f"Images in {source!r} are not arranged as <class>/<image> or "
                 f"<split>/<class>/<image>: found {self.prefix + '/'.join(odd)!r}. "
