@@ -69,22 +69,30 @@ class TrainingCurves(keras.callbacks.Callback):
             return
         self._first_epoch = False
         # Keep the epochs before this one (from a killed run), drop the rest.
-        history = {}
-        if epoch > 0 and os.path.exists(self.history_path):
-            try:
-                with open(self.history_path) as f:
-                    history = json.load(f)  # null: a non-finite value
-                history = {
-                    key: [np.nan if v is None else v for v in values]
-                    for key, values in history.items()
-                }
-            except (OSError, ValueError) as error:
-                raise ValueError(
-                    f"The training history {self.history_path!r} is unreadable "
-                    f"({error}); delete it to start the curves afresh."
-                ) from error
+        history = self._read() if epoch > 0 else {}
         keep = sum(1 for e in history.get("epoch", []) if e <= epoch)
         self.history = {key: values[:keep] for key, values in history.items()}
+
+    def on_train_end(self, logs=None):
+        if self._first_epoch:  # resumed with nothing left to train: its epochs
+            self.history = self._read()
+
+    def _read(self):
+        """The history written so far (NaN where JSON holds null), or {}."""
+        if not os.path.exists(self.history_path):
+            return {}
+        try:
+            with open(self.history_path) as f:
+                history = json.load(f)  # null: a non-finite value
+            return {
+                key: [np.nan if v is None else v for v in values]
+                for key, values in history.items()
+            }
+        except (OSError, ValueError, AttributeError) as error:
+            raise ValueError(
+                f"The training history {self.history_path!r} is unreadable "
+                f"({error}); delete it to start the curves afresh."
+            ) from error
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
