@@ -57,6 +57,17 @@ def one_line_interrupts():
         previous(kind, value, traceback)
 
     sys.excepthook = hook
+    previous_unraisable = sys.unraisablehook
+
+    def unraisable(info):
+        # Ctrl-C while a callback runs (JAX's garbage-collection hook, say) is
+        # "ignored" by Python and the program would go on: honour it instead.
+        if issubclass(info.exc_type, KeyboardInterrupt) and not debug():
+            print(f"\n{interrupted_line()}", file=sys.stderr, flush=True)
+            os._exit(130)
+        previous_unraisable(info)
+
+    sys.unraisablehook = unraisable
 
 
 def user_errors():

@@ -18,7 +18,7 @@ from recipekit.data._arrays import (
 )
 from recipekit.data._tfds import _load_tfds
 
-_ANNOUNCE = 5000  # images: a first decode this large says so (on stderr)
+_ANNOUNCE = 20_000  # images: a first decode this large says so (on stderr)
 _ON_ERROR = ("raise", "skip")
 
 
@@ -313,7 +313,7 @@ def _load_files(path, split, image_size, on_error, cache_dir):
                 "pass a smaller image_size, or raise RECIPEKIT_MEMORY_BUDGET."
             )
         count = len(listing.names)
-        if count >= _ANNOUNCE:  # seconds of silence otherwise (20 s for CIFAR-10)
+        if count >= _ANNOUNCE:  # else seconds of silence (tens for CIFAR-10)
             part = f" ({split})" if split else ""
             said = f"Decoding {count:,} images of {path!r}{part}, once: later "
             print(said + f"loads read them from {cache_dir}", file=sys.stderr)
