@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from recipekit_cli import describe_interval, in_interval  # as the commands' flags
+from recipekit._intervals import describe_interval, in_interval
 
 
 def is_number(value):

@@ -2,13 +2,15 @@
 
 import argparse
 import dataclasses
-import math
 import os
-import re
 
 from recipekit_cli._command import one_line_interrupts
+from recipekit_cli._library import intervals
 
-_INTERVAL = re.compile(r"([\[(])\s*(\S+)\s*,\s*(\S+)\s*([\])])$")
+# One home for intervals: the library's bottom module, read without starting
+# Keras (see recipekit_cli._library).
+in_interval = intervals().in_interval
+describe_interval = intervals().describe_interval
 
 
 def recipe_parser(doc, config, quick=None):
@@ -41,24 +43,6 @@ def recipe_parser(doc, config, quick=None):
         "--debug", action="store_true", help="tracebacks on errors and on Ctrl-C"
     )
     return parser
-
-
-def in_interval(value, interval):
-    """Whether `value` lies in `interval`, written as in mathematics:
-    `"[0, 1)"`, `"(0, inf)"`, `"[1, inf)"`. NaN lies in none."""
-    match = _INTERVAL.match(interval)
-    if not match:
-        raise ValueError(f"not an interval: {interval!r}; write e.g. '[0, 1)'")
-    low, high = float(match.group(2)), float(match.group(3))
-    above = value > low or (match.group(1) == "[" and value == low)
-    below = value < high or (match.group(4) == "]" and value == high)
-    return above and below and not math.isnan(value)
-
-
-def describe_interval(interval):
-    """`">= 1"` for `"[1, inf)"`, else `"in [0, 1)"`: for messages."""
-    opened, low, high, _ = _INTERVAL.match(interval).groups()
-    return f">= {low}" if (opened, high) == ("[", "inf") else f"in {interval}"
 
 
 def _check(parser, flag, value, interval):

@@ -103,7 +103,7 @@ def tta(argv=None):
         # Each mode is a model of its own, so TensorFlow warns that its
         # predict function retraced: true, expected, and nothing to act on.
         sys.modules["tensorflow"].get_logger().setLevel("ERROR")
-    from recipekit.evaluate import _command
+    from recipekit_cli import _tta_command as _command
     from recipekit_cli._command import command
 
     command(_command.evaluate, args)

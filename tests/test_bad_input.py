@@ -75,7 +75,7 @@ def ten_crop_tta(tmp_path, **kwargs):
 
 
 def tta_command(tmp_path, model_path):
-    from recipekit.evaluate import _command
+    from recipekit_cli import _tta_command as _command
 
     return _command.run([model_path, "--data", "cifar10_sample", "--json"])
 

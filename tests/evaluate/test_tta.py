@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import recipekit
-from recipekit.evaluate import _command as tta_command
+from recipekit_cli import _tta_command as tta_command
 
 
 def test_ten_crop_order_matches_numpy():

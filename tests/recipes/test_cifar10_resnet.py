@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import recipekit
-from recipekit.evaluate import _command as tta_command
+from recipekit_cli import _tta_command as tta_command
 
 
 def test_smoke_run_writes_metrics_and_a_loadable_model(load_recipe, tmp_path):

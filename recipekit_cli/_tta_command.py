@@ -1,6 +1,7 @@
 """`recipekit-tta`: score a saved Keras classifier with test-time augmentation.
 
-The flags are parsed in `recipekit_cli` (before Keras starts); this runs them.
+The flags are parsed in `recipekit_cli._tta` (before Keras starts); this runs
+them, importing Keras and recipekit inside its functions.
 
 recipekit-tta runs/cifar10_resnet/model.keras --data cifar10_sample
 recipekit-tta model.keras --data path/to/cifar10.tar.gz --json
@@ -11,7 +12,7 @@ import time
 import zipfile
 import zlib
 
-from recipekit_cli import parse_tta
+from recipekit_cli._tta import parse_tta
 
 
 def run(argv=None):
