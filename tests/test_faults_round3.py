@@ -13,6 +13,22 @@ from tests.conftest import write_image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A real 1 MB tmpfs (root only: skipped, with the reason, elsewhere)."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+                              str(disk)], capture_output=True, text=True)  # fmt: skip
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
 # -- 1. Silent stale data --------------------------------------------------------
 
 
@@ -286,29 +302,18 @@ def test_a_forced_resume_that_fails_leaves_the_original_command_working(tmp_path
         assert run.finished["accuracy"] == 0.5  # the mark now holds the new flags
 
 
-def test_the_final_model_is_written_atomically_on_a_full_disk(tmp_path):
-    import subprocess
-
+def test_the_final_model_is_written_atomically_on_a_full_disk(full_disk):
     import keras
 
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
-                              str(disk)], capture_output=True, text=True)  # fmt: skip
-    if mounted.returncode:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
-    try:
-        small = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-        path = disk / "model.keras"
-        recipekit.run.save_model(small, str(path))
-        before = path.read_bytes()
-        big = keras.Sequential([keras.Input((3,)), keras.layers.Dense(200_000)])
-        with pytest.raises(OSError, match=r"Could not write .*model\.keras.*resumes"):
-            recipekit.run.save_model(big, str(path))
-        assert path.read_bytes() == before  # the old file, whole
-        assert os.listdir(disk) == ["model.keras"]  # no partial file left
-    finally:
-        subprocess.run(["umount", str(disk)], check=True)
+    small = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    path = full_disk / "model.keras"
+    recipekit.run.save_model(small, str(path))
+    before = path.read_bytes()
+    big = keras.Sequential([keras.Input((3,)), keras.layers.Dense(200_000)])
+    with pytest.raises(OSError, match=r"Could not write .*model\.keras.*resumes"):
+        recipekit.run.save_model(big, str(path))
+    assert path.read_bytes() == before  # the old file, whole
+    assert os.listdir(full_disk) == ["model.keras"]  # no partial file left
 
 
 # -- 5. Tracebacks where one line should stand ------------------------------------
@@ -492,28 +497,18 @@ def test_a_long_first_decode_says_so_and_a_cached_load_is_silent(
     assert capsys.readouterr().err == ""
 
 
-def test_a_full_disk_anywhere_names_the_file_and_how_to_resume(tmp_path, capsys):
+def test_a_full_disk_anywhere_names_the_file_and_how_to_resume(full_disk, capsys):
     import errno
-    import subprocess
 
     import recipekit_cli
 
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
-                              str(disk)], capture_output=True, text=True)  # fmt: skip
-    if mounted.returncode:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
-    path = str(disk / "curves.json")
-    try:
-        with pytest.raises(OSError) as error:  # fails mid-write: named anyway
-            recipekit.run.write_json(path, {"loss": list(range(400_000))})
-        assert error.value.errno == errno.ENOSPC and error.value.filename == path
-        assert os.listdir(disk) == []  # no half-written file
-        with pytest.raises(SystemExit) as done:
-            recipekit_cli.command(recipekit.run.write_json, path, {"loss": [0] * 10**6})
-    finally:
-        subprocess.run(["umount", str(disk)], check=True)
+    path = str(full_disk / "curves.json")
+    with pytest.raises(OSError) as error:  # fails mid-write: named anyway
+        recipekit.run.write_json(path, {"loss": list(range(400_000))})
+    assert error.value.errno == errno.ENOSPC and error.value.filename == path
+    assert os.listdir(full_disk) == []  # no half-written file
+    with pytest.raises(SystemExit) as done:
+        recipekit_cli.command(recipekit.run.write_json, path, {"loss": [0] * 10**6})
     assert done.value.code == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert f"The disk is full writing {path!r}" in line
