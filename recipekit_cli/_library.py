@@ -15,15 +15,24 @@ import sys
 
 
 @functools.cache
-def intervals():
-    """`recipekit._intervals`: `in_interval`, `describe_interval`."""
-    if "recipekit._intervals" in sys.modules:
-        return sys.modules["recipekit._intervals"]
+def _load(name):
+    """The library's module `name` (a dotted path in `recipekit`), which must
+    import nothing, from its file; the imported one if Python has it."""
+    if f"recipekit.{name}" in sys.modules:
+        return sys.modules[f"recipekit.{name}"]
     package = importlib.util.find_spec("recipekit")
-    folder = os.path.dirname(package.origin)
-    spec = importlib.util.spec_from_file_location(
-        "recipekit_cli._intervals", os.path.join(folder, "_intervals.py")
-    )
+    path = os.path.join(os.path.dirname(package.origin), *name.split(".")) + ".py"
+    spec = importlib.util.spec_from_file_location(f"recipekit_cli.{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def intervals():
+    """`recipekit._intervals`: `in_interval`, `describe_interval`."""
+    return _load("_intervals")
+
+
+def tta_modes():
+    """`recipekit.evaluate._modes`: `MODES`, the one table of TTA modes."""
+    return _load("evaluate._modes")

@@ -10,7 +10,9 @@ import os
 import sys
 import zipfile
 
-TTA_MODES = ("none", "flip", "flip_translate", "ten_crop")  # evaluate._tta.MODES
+from recipekit_cli._library import tta_modes
+
+TTA_MODES = tta_modes().MODES  # recipekit.evaluate.MODES, without starting Keras
 
 
 def parse_tta(argv=None):

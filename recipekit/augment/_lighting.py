@@ -4,7 +4,7 @@ import numpy as np
 
 from recipekit import _random
 from recipekit._checks import check_factor
-from recipekit._shared import pixel_moments
+from recipekit._pixels import pixel_moments
 from recipekit.augment._backend import ops_for
 from recipekit.augment._color import layout
 from recipekit.augment._images import (

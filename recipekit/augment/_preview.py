@@ -5,7 +5,7 @@ import textwrap
 
 import numpy as np
 
-from recipekit._shared import is_tf_dataset
+from recipekit._keras_utils import is_tf_dataset
 
 
 def preview(dataset, policy, path, num_images=8, num_views=4, seed=0, class_names=None):

@@ -7,7 +7,7 @@ import os
 import keras
 import numpy as np
 
-from recipekit._shared import write_json
+from recipekit._io import write_json
 from recipekit.callbacks._atomic import atomic_path
 
 

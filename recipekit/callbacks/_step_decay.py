@@ -1,9 +1,10 @@
 """Step learning-rate decay with optional linear warm-up, as in the ResNet paper."""
 
+import warnings
+
 import keras
 
 from recipekit._checks import is_number
-from recipekit._shared import check_boundaries, decay_epochs
 from recipekit.callbacks._lr_control import LearningRateController
 from recipekit.optimizers import StepDecay as StepDecaySchedule
 
@@ -41,7 +42,17 @@ class StepDecay(LearningRateController):
 
     def __init__(self, boundaries, factor=0.1, warmup_epochs=0):
         super().__init__()
-        boundaries = check_boundaries(boundaries, "epoch numbers")
+        warnings.warn(
+            "recipekit.callbacks.StepDecay is deprecated and will be removed: "
+            "use the schedule recipekit.optimizers.StepDecay (or its "
+            "at_fractions), which steps inside the optimizer on every backend.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        try:  # the schedule's checks, in epochs
+            boundaries = StepDecaySchedule(1.0, boundaries).boundaries
+        except ValueError as error:
+            raise ValueError(str(error).replace("steps", "epoch numbers")) from None
         if not is_number(factor) or not (0 < factor <= 1):
             raise ValueError(
                 f"Argument `factor` must be in (0, 1]. Received: factor={factor!r}"
@@ -74,8 +85,8 @@ class StepDecay(LearningRateController):
             raise ValueError(
                 f"Argument `epochs` must be a positive integer. Received: {epochs!r}"
             )
-        boundaries = decay_epochs(epochs, fractions)
-        return cls(boundaries, factor=factor, warmup_epochs=warmup_epochs)
+        boundaries = StepDecaySchedule.at_fractions(1.0, epochs, 1, fractions)
+        return cls(boundaries.boundaries, factor=factor, warmup_epochs=warmup_epochs)
 
     def learning_rate(self, epoch, step=None):
         """The rate at `epoch` (0-based), after `step` steps of it if warming up.

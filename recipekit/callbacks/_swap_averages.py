@@ -2,7 +2,7 @@
 
 import keras
 
-from recipekit._shared import find_ema
+from recipekit.optimizers import find_ema
 
 
 class SwapAverages(keras.callbacks.Callback):

@@ -3,7 +3,7 @@
 import keras
 
 from recipekit._checks import is_integer
-from recipekit._shared import find_ema
+from recipekit.optimizers import find_ema
 
 
 class Validate(keras.callbacks.Callback):

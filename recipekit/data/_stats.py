@@ -1,8 +1,8 @@
-"""Per-channel pixel statistics, streamed over a dataset (moments: `_shared`)."""
+"""Per-channel pixel statistics, streamed over a dataset (`recipekit._pixels`)."""
 
 import numpy as np
 
-from recipekit._shared import pixel_moments
+from recipekit._pixels import pixel_moments
 
 
 def channel_stats(dataset, batch_size=1024):

@@ -3,13 +3,8 @@
 import keras
 from keras import ops
 
-from recipekit.evaluate._views import (
-    AVERAGES,
-    MODES,
-    _mirror,
-    flip_translate_views,
-    ten_crop,
-)
+from recipekit.evaluate._modes import AVERAGES, VIEWS, check_modes
+from recipekit.evaluate._views import _mirror, flip_translate_views, ten_crop
 
 
 @keras.saving.register_keras_serializable(package="recipekit")
@@ -35,10 +30,7 @@ class TTAViews(keras.layers.Layer):
 
     def __init__(self, mode, crop_size=None, pad=0, pad_mode="reflect", **kwargs):
         super().__init__(**kwargs)
-        if mode not in MODES:
-            raise ValueError(
-                f"Argument `mode` must be one of {MODES}. Received: {mode!r}"
-            )
+        check_modes(mode, "mode")
         self.mode = mode
         self.crop_size = None if crop_size is None else tuple(crop_size)
         self.pad = pad
@@ -62,7 +54,7 @@ class TTAViews(keras.layers.Layer):
         return ops.reshape(stacked, (-1, *shape[2:]))
 
     def compute_output_shape(self, input_shape):
-        views = {"none": 1, "flip": 2, "flip_translate": 6, "ten_crop": 10}[self.mode]
+        views = VIEWS[self.mode]
         batch = None if input_shape[0] is None else views * input_shape[0]
         if self.mode == "ten_crop":
             return (batch, *self.crop_size, input_shape[-1])

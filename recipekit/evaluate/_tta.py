@@ -9,15 +9,10 @@ import keras
 import numpy as np
 
 from recipekit._checks import is_integer
-from recipekit._shared import ends_in_softmax
+from recipekit._keras_utils import ends_in_softmax
 from recipekit.evaluate._layers import TTAViews, ViewAverage
-from recipekit.evaluate._views import (
-    _VIEWS,
-    _WEIGHTS,
-    MODES,
-    PAD_MODES,
-    _check_crop,
-)
+from recipekit.evaluate._modes import PAD_MODES, VIEWS, WEIGHTS, check_modes
+from recipekit.evaluate._views import _check_crop
 
 
 def _model_size(model):
@@ -29,8 +24,7 @@ def _model_size(model):
 
 def _check_views(mode, image_size, model_size, crop_size, pad, pad_mode):
     """Validates one TTA mode for these sizes; returns the ten-crop size."""
-    if mode not in MODES:
-        raise ValueError(f"Argument `mode` must be one of {MODES}. Received: {mode!r}")
+    check_modes(mode, "mode")
     if not is_integer(pad) or pad < 0:
         raise ValueError(f"Argument `pad` must be an integer >= 0. Received: {pad!r}")
     if pad_mode not in PAD_MODES:
@@ -116,8 +110,8 @@ def tta_model(model, mode="flip", image_shape=None, crop_size=None, pad=0,
     inputs = keras.Input(image_shape, name="images")
     views = TTAViews(mode, crop, pad, pad_mode, name="tta_views")(inputs)
     outputs = ViewAverage(
-        _VIEWS[mode],
-        _WEIGHTS.get(mode),
+        VIEWS[mode],
+        WEIGHTS.get(mode),
         softmax=not ends_in_softmax(model),
         average=average,
         name="view_average",
@@ -127,7 +121,7 @@ def tta_model(model, mode="flip", image_shape=None, crop_size=None, pad=0,
 
 def _split_images(data):
     """`(images, image shape, is_array)` from arrays or a tf.data.Dataset."""
-    from recipekit._shared import is_tf_dataset
+    from recipekit._keras_utils import is_tf_dataset
 
     if is_tf_dataset(data):
         spec = data.element_spec
@@ -211,11 +205,9 @@ def predict_tta(
             "Argument `batch_size` must be a positive integer. Received: "
             f"batch_size={batch_size!r}"
         )
-    if mode not in MODES:
-        raise ValueError(f"Argument `mode` must be one of {MODES}. Received: {mode!r}")
     images, shape, is_array = _split_images(data)
     tta = tta_model(model, mode, shape, crop_size, pad, pad_mode, average)
-    chunk = max(1, batch_size // _VIEWS[mode])
+    chunk = max(1, batch_size // VIEWS[mode])
     if not is_array:
         images = images.batch(chunk)
     elif not len(images):
@@ -258,11 +250,7 @@ def evaluate_tta(
     >>> recipekit.evaluate.evaluate_tta(model, test, pad=4)
     {'none': 0.912, 'flip': 0.918, 'ten_crop': 0.921}
     """
-    unknown = [m for m in modes if m not in MODES]
-    if unknown or not modes:
-        raise ValueError(
-            f"Argument `modes` must name some of {MODES}. Received: modes={modes!r}"
-        )
+    modes = check_modes(modes)
     if isinstance(dataset, tuple):
         images, labels = dataset
         labels = np.asarray(labels).reshape(-1)

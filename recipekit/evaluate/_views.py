@@ -8,14 +8,6 @@ from keras import ops
 
 from recipekit._checks import is_integer
 
-MODES = ("none", "flip", "flip_translate", "ten_crop")
-_VIEWS = {"none": 1, "flip": 2, "flip_translate": 6, "ten_crop": 10}
-# flip_translate (airbench): half the weight on the image and its mirror, half
-# on both of them shifted one pixel up-left and one pixel down-right.
-_WEIGHTS = {"flip_translate": (0.25, 0.25, 0.125, 0.125, 0.125, 0.125)}
-PAD_MODES = ("reflect", "symmetric", "constant")
-AVERAGES = ("probabilities", "logits")
-
 
 def _mirror(images):
     return ops.flip(images, axis=2)

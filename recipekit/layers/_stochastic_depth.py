@@ -99,6 +99,8 @@ class StochasticDepth(keras.layers.Layer):
     >>> x = keras.layers.Add()([x, StochasticDepth(0.1)(branch)])
     """
 
+    MODES = MODES
+
     def __init__(self, rate, mode="row", seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = check_rate(rate)

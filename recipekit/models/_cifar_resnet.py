@@ -2,7 +2,6 @@
 
 import keras
 
-from recipekit._shared import STOCHASTIC_DEPTH_MODES as MODES
 from recipekit.layers import StochasticDepth, linear_decay_rates
 from recipekit.models._shortcut import ZeroPadShortcut
 
@@ -95,10 +94,10 @@ def cifar_resnet(
     regularizer = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
     blocks_per_stage = (depth - 2) // 6
     drop_rates = linear_decay_rates(3 * blocks_per_stage, stochastic_depth_rate)
-    if stochastic_depth_mode not in MODES:
+    if stochastic_depth_mode not in StochasticDepth.MODES:
         raise ValueError(
-            f"Argument `stochastic_depth_mode` must be one of {MODES}. Received: "
-            f"stochastic_depth_mode={stochastic_depth_mode!r}"
+            f"Argument `stochastic_depth_mode` must be one of {StochasticDepth.MODES}. "
+            f"Received: stochastic_depth_mode={stochastic_depth_mode!r}"
         )
 
     def conv(x, filters, kernel_size, strides=1):

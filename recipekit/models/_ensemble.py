@@ -4,7 +4,7 @@ import os
 
 import keras
 
-from recipekit._shared import ends_in_softmax
+from recipekit._keras_utils import ends_in_softmax
 
 
 def ensemble_model(model, snapshots, name="snapshot_ensemble"):

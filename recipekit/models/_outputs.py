@@ -2,7 +2,7 @@
 
 import keras
 
-from recipekit._shared import ends_in_softmax
+from recipekit._keras_utils import ends_in_softmax
 
 
 def logits_model(model):

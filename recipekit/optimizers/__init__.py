@@ -1,6 +1,6 @@
 """Optimizer wrappers (weight averaging, rate factors), Muon and schedules."""
 
-from recipekit.optimizers._ema import EMA
+from recipekit.optimizers._ema import EMA, find_ema
 from recipekit.optimizers._lookahead import Lookahead
 from recipekit.optimizers._muon import Muon, orthogonalize
 from recipekit.optimizers._rate_factors import RateFactors
@@ -14,5 +14,6 @@ __all__ = [
     "RateFactors",
     "ScaledSchedule",
     "StepDecay",
+    "find_ema",
     "orthogonalize",
 ]

@@ -157,3 +157,21 @@ class EMA(OptimizerWrapper):
             "warmup": self.warmup,
             "start_step": self.start_step,
         }
+
+
+def find_ema(optimizer):
+    """The `EMA` inside `optimizer` (through Keras's LossScaleOptimizer), or None.
+
+    Examples:
+
+    >>> ema = EMA(keras.optimizers.SGD(0.1))
+    >>> find_ema(keras.optimizers.LossScaleOptimizer(ema)) is ema
+    True
+    >>> find_ema(keras.optimizers.SGD(0.1)) is None
+    True
+    """
+    while optimizer is not None:
+        if isinstance(optimizer, EMA):
+            return optimizer
+        optimizer = getattr(optimizer, "inner_optimizer", None)
+    return None

@@ -8,7 +8,49 @@ import numpy as np
 from keras import ops
 
 from recipekit._checks import is_integer
-from recipekit._shared import check_boundaries, decay_epochs
+
+
+def decay_epochs(epochs, fractions):
+    """Epochs nearest `fractions` of a run, without epoch 0 or the run's end."""
+    if any(not 0 < f < 1 for f in fractions):
+        raise ValueError(
+            "Argument `fractions` must be numbers in (0, 1). Received: "
+            f"fractions={fractions!r}"
+        )
+    rounded = {round(f * epochs) for f in fractions}
+    return sorted(b for b in rounded if 1 <= b < epochs)
+
+
+def check_boundaries(boundaries, unit):
+    """`boundaries` as strictly increasing whole numbers >= 1, or a ValueError.
+
+    Whole numbers only: `int(2.9)` would silently be 2, and the string "12"
+    iterates as [1, 2]. `unit` ("steps", "epoch numbers") is for the message.
+    """
+
+    def whole(b):
+        if isinstance(b, bool):
+            return False
+        if isinstance(b, int | np.integer):
+            return True
+        return isinstance(b, float | np.floating) and float(b).is_integer()
+
+    try:
+        values = None if isinstance(boundaries, str | bytes) else list(boundaries)
+    except TypeError:
+        values = None
+    if values is None or not all(whole(b) for b in values):
+        raise ValueError(
+            f"Argument `boundaries` must be a list of whole {unit}. Received: "
+            f"boundaries={boundaries!r}"
+        )
+    values = [int(b) for b in values]
+    if any(b < 1 for b in values) or values != sorted(set(values)):
+        raise ValueError(
+            f"Argument `boundaries` must be strictly increasing {unit} >= 1. "
+            f"Received: boundaries={boundaries!r}"
+        )
+    return values
 
 
 @keras.saving.register_keras_serializable(package="recipekit")

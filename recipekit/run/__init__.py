@@ -10,7 +10,7 @@ codes, is `recipekit_cli.command`: the library raises, the command prints.)
         return run.finish(metrics)
 """
 
-from recipekit._shared import strict_json, write_json
+from recipekit._io import strict_json, write_json
 from recipekit.run._folder import (
     RunFolder,
     RunFolderError,

@@ -8,7 +8,7 @@ import os
 import shutil
 import socket
 
-from recipekit._shared import strict_json, write_json
+from recipekit._io import strict_json, write_json
 from recipekit.callbacks import BackupAndRestore, backup_epoch
 
 MARK = ".recipekit-run.json"  # this folder holds a recipekit run: whose, with what

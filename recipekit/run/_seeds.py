@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from recipekit import report
-from recipekit._shared import write_json
+from recipekit._io import write_json
 from recipekit.run._folder import RunFolder
 
 

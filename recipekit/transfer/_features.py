@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from recipekit._checks import is_integer
-from recipekit._shared import is_tf_dataset
+from recipekit._keras_utils import is_tf_dataset
 
 
 def extract_features(backbone, data, batch_size=128, verbose="auto"):
