@@ -6,14 +6,14 @@ archive, or of every file of a folder) plus reading the decoded arrays back.
 checkout (e.g. `git worktree add ../before <commit>`) in the same sitting,
 each in its own process, alternating, so the two are side by side.
 
-Prints one JSON object per measurement.
+Prints one JSON object per measurement and appends it to
+`benchmarks/results/data_load.jsonl` (`--results DIR` elsewhere).
 
     python benchmarks/data_load.py --source path/to/cifar10-folder \\
         --repeats 3 --baseline ../before
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -45,21 +45,15 @@ def measure(args):
         cases += ["cached load"] * args.repeats
         for label in cases:
             seconds, count = timed_load(args.source, cache_dir)
-            print(
-                json.dumps(
-                    {
-                        "benchmark": "data_load",
-                        "code": args.code,
-                        "case": label,
-                        "source": args.source,
-                        "images": count,
-                        "seconds": round(seconds, 3),
-                        "images_per_s": round(count / seconds),
-                        "machine": machine.describe(),
-                    }
-                ),
-                flush=True,
-            )
+            measurement = {
+                "code": args.code,
+                "case": label,
+                "source": args.source,
+                "images": count,
+                "seconds": round(seconds, 3),
+                "images_per_s": round(count / seconds),
+            }
+            machine.record("data_load", measurement, args.results)
 
 
 def main(argv=None):
@@ -68,6 +62,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="cached loads")
     parser.add_argument("--baseline", help="a checkout to time beside this one")
     parser.add_argument("--rounds", type=int, default=1, help="alternations")
+    parser.add_argument("--results", default=machine.RESULTS, help="JSON lines here")
     parser.add_argument("--code", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.code is not None or not args.baseline:
@@ -79,7 +74,7 @@ def main(argv=None):
             env = {**os.environ, "PYTHONPATH": path}
             command = [sys.executable, os.path.abspath(__file__), "--source",
                        args.source, "--repeats", str(args.repeats),
-                       "--code", code]  # fmt: skip
+                       "--results", args.results, "--code", code]  # fmt: skip
             subprocess.run(command, env=env, check=True)
 
 

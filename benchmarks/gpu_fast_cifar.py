@@ -190,8 +190,7 @@ def resnet_run(args, work, deadline):
 
 def side_by_side(args, work, variant, deadline):
     """A variant of the fast recipe beside its own peer, seed by seed, on this card."""
-    sys.path.insert(0, HERE)
-    import peer_side_by_side
+    import peer_side_by_side  # beside this script (its folder is on the path)
 
     gpu = machine()["gpu"]
     on_gpu = not gpu.startswith("none")

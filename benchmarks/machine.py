@@ -1,15 +1,24 @@
-"""What a benchmark ran on: the processor and its bfloat16 features.
+"""What a benchmark ran on, and the record it keeps: one JSON line per measurement.
 
 The same code can lead on one chip and trail on another (oneDNN's bfloat16
 runs on AMX or AVX512-BF16 where a CPU has them), so every speed or accuracy
-figure the benchmarks write names its processor with `describe()`.
+figure the benchmarks write names its processor with `describe()`, and
+`record()` appends it to `benchmarks/results/<benchmark>.jsonl` with the
+commit, the command and the date: the machine-readable log behind RESULTS.md.
 
     python benchmarks/machine.py
     # Intel(R) Xeon(R) Processor, 2 cores, bf16: amx_bf16 avx512_bf16
 """
 
+import datetime
+import json
 import os
 import platform
+import shlex
+import subprocess
+import sys
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 
@@ -37,6 +46,44 @@ def describe(cpuinfo="/proc/cpuinfo"):
     model, flags = cpu_model_and_flags(cpuinfo)
     bf16 = " ".join(f for f in BF16_FLAGS if f in flags) or "none"
     return f"{model}, {os.cpu_count()} cores, bf16: {bf16}"
+
+
+def commit(folder=None):
+    """The checkout's short commit, `+changes` when files differ from it."""
+    folder = folder or os.path.dirname(os.path.abspath(__file__))
+
+    def git(*args):
+        done = subprocess.run(["git", "-C", folder, *args], capture_output=True,
+                              text=True, check=False)  # fmt: skip
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    head = git("rev-parse", "--short", "HEAD")
+    if head is None:
+        return "unknown"
+    return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no")
+                   else "")  # fmt: skip
+
+
+def record(benchmark, measurement, folder=RESULTS, echo=True):
+    """Appends `measurement` (a dict) as one JSON line to
+    `folder/<benchmark>.jsonl`, with the benchmark, commit, command, machine and
+    UTC date; prints the line too when `echo`. Returns the full record."""
+    line = {
+        "benchmark": benchmark,
+        **measurement,
+        "commit": commit(),
+        "command": shlex.join([os.path.relpath(sys.argv[0]), *sys.argv[1:]]),
+        "machine": describe(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+    }
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, f"{benchmark}.jsonl"), "a") as f:
+        f.write(json.dumps(line) + "\n")
+    if echo:
+        print(json.dumps(line), flush=True)
+    return line
 
 
 if __name__ == "__main__":

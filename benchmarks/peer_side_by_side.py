@@ -32,6 +32,8 @@ import subprocess
 import sys
 import time
 
+import machine
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PEERS = os.path.join(ROOT, "..", "shared", "peers")
@@ -270,7 +272,12 @@ def main(argv=None):
     for path in (args.data, os.path.join(args.peers, PEER_SCRIPT[args.variant])):
         if not os.path.exists(path):
             parser().error(f"{path} does not exist")
-    side_by_side(args)
+    summary = side_by_side(args)
+    if not args.dry_run:  # a real measurement joins the record (results/*.jsonl)
+        fields = {k: v for k, v in summary.items() if k not in ("runs", "table")}
+        machine.record("peer_side_by_side", {"variant": args.variant,
+                       "precision": args.precision, "epochs": args.epochs,
+                       **fields}, echo=False)  # fmt: skip
     return 0
 
 

@@ -17,6 +17,7 @@ with other seeds share it). Prints one JSON object per measurement and writes
 them all to `--out/metrics.json`.
 
     python benchmarks/transfer.py [--source-epochs 8] [--labels-per-class 50 500]
+    python benchmarks/transfer.py --dry-run --out /tmp/transfer  # 1 epoch a stage
 """
 
 import argparse
@@ -29,8 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 import recipekit
-from recipekit.models import ImagePreprocessing
-from recipekit.models._transfer import BACKBONES
+from recipekit.models import BACKBONES, ImagePreprocessing
 
 
 def dataset(x, y):
@@ -82,7 +82,7 @@ def accuracy(model, x, y):
     )
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data/cifar10-jpeg.tar.gz")
     parser.add_argument("--source-epochs", type=int, default=8)
@@ -92,7 +92,13 @@ def main():
     parser.add_argument(
         "--labels-per-class", type=int, nargs="+", default=[50, 200, 1000]
     )
-    args = parser.parse_args()
+    parser.add_argument("--dry-run", action="store_true",
+                        help="the bundled sample, 20 labels per class, 1 epoch "
+                        "per stage: checks the path in a minute")  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.dry_run:
+        args.data, args.source_epochs, args.labels_per_class = "cifar10_sample", 1, [20]
+    budget = (lambda epochs: 1) if args.dry_run else (lambda epochs: epochs)
     measured = []
 
     def report(**fields):
@@ -132,7 +138,7 @@ def main():
         tx, ty = target_x[pick], target_y[pick]
         results = {}
         # (a) From scratch: the same network, a budget of about 2,000 images x 15.
-        epochs = max(15, round(30_000 / len(tx)))
+        epochs = budget(max(15, round(30_000 / len(tx))))
         scratch, _ = train_from_scratch(tx, ty, epochs, args.seed)
         results["scratch"] = accuracy(scratch, *target_test)
         # (b) Full-batch L-BFGS linear probe on frozen source features.
@@ -147,7 +153,8 @@ def main():
         model.layers[-1].set_weights(probe.get_layer("probe").get_weights())
         results["lbfgs_probe"] = accuracy(model, *target_test)
         # (b') The same linear layer by SGD: about 10,000 images x epochs.
-        probe = sgd_probe(features, labels, max(10, round(10_000 / len(tx))), args.seed)
+        probe_epochs = budget(max(10, round(10_000 / len(tx))))
+        probe = sgd_probe(features, labels, probe_epochs, args.seed)
         model.layers[-1].set_weights(probe.layers[-1].get_weights())
         results["sgd_probe"] = accuracy(model, *target_test)
         # (c) Head on the frozen backbone, then fine-tune the top 30%.
@@ -164,7 +171,10 @@ def main():
             model.compile(optimizer=keras.optimizers.Adam(rate),
                           loss="sparse_categorical_crossentropy")  # fmt: skip
             model.fit(
-                train, epochs=max(5, round(10_000 / len(tx))), verbose=0, shuffle=False
+                train,
+                epochs=budget(max(5, round(10_000 / len(tx)))),
+                verbose=0,
+                shuffle=False,
             )
             results["head" if unfreeze is None else "head_then_finetune"] = accuracy(
                 model, *target_test

@@ -107,7 +107,8 @@ def fresh_seed(ops):
     On TensorFlow it is TensorFlow's own op (which `keras.utils.set_random_seed`
     seeds too): Keras's global generator is a variable, and a variable update
     in every `tf.data` map call cost the CIFAR policy 8% of its throughput
-    (benchmarks/augment_before_after.py: 0.88 of the old speed, 0.96 after).
+    (benchmarks/augment_before_after.py at commit dc191ae: 0.88 of the old
+    speed, 0.96 after).
     """
     if ops is keras.ops and keras.backend.backend() != "tensorflow":
         return keras.random.randint((2,), 0, 2**31 - 1, dtype="int32")

@@ -74,7 +74,7 @@ def layout(ops):
 
     The same elementwise graph compiles very differently: XLA in TensorFlow
     2.21 runs it faster on the interleaved `(B, H, W, 3)` tensor, XLA in JAX
-    0.10 on planes (`benchmarks/augment_layouts.py`, HISTORY.md). The
+    0.10 on planes (`benchmarks/augment_layouts.py` at commit dc191ae). The
     formulas are written once, for either.
     """
     if ops is keras.ops and keras.backend.backend() == "jax":
@@ -114,7 +114,7 @@ def jitter_unit(ops, x, brightness, contrast, saturation, key):
     # One (B, 3) draw scaled by a matmul: XLA does not fuse a dot into the
     # pixel loops, so the factors are computed once per image. Drawn
     # elementwise, JAX's XLA recomputed the hash inside every pixel's loop
-    # (benchmarks/augment_layouts.py --factors elementwise).
+    # (benchmarks/augment_layouts.py --factors elementwise, commit dc191ae).
     unit = _random.uniform(ops, key, (batch_size(ops, x), 3))
     factors = ops.matmul(unit, np.diag(1.0 + strengths - low)) + low
     return adjust_color(

@@ -101,7 +101,8 @@ class BatchNormAct(keras.layers.BatchNormalization):
 
     On 2 CPU cores, TensorFlow, bfloat16, batch 2000 of the fast CIFAR net's
     15x15x64 activations, forward and backward: 117 ms against 309 ms for
-    `BatchNormalization` + `Activation("gelu")` (`benchmarks/norm_act_ops.py`);
+    `BatchNormalization` + `Activation("gelu")` (`benchmarks/norm_act_ops.py`
+    at commit dc191ae);
     the whole Muon step of `fast_cifar_net`: `benchmarks/RESULTS.md`.
 
     Masks, `renorm` and `synchronized` take Keras's own path (then the

@@ -194,3 +194,8 @@ def test_warmup_from_a_callback_is_refused_on_jax():
     warmup = recipekit.callbacks.StepDecay([1], warmup_epochs=1)
     with pytest.raises(ValueError, match="recipekit.optimizers.StepDecay"):
         _tiny_model().fit(*_data(), epochs=1, verbose=0, callbacks=[warmup])
+
+
+def test_the_callback_is_deprecated_for_the_schedule():
+    with pytest.warns(DeprecationWarning, match="recipekit.optimizers.StepDecay"):
+        recipekit.callbacks.StepDecay([2, 3])
