@@ -60,10 +60,10 @@ class Muon(keras.optimizers.Optimizer):
     (at `learning_rate=0.24, momentum=0.6, ns_steps=3, normalize_weights=True`;
     it reaches airbench94's accuracy in 8 epochs instead of 9.9).
 
-    What Keras's own `keras.optimizers.Muon` does differently: it
-    orthogonalises a 4-D convolution kernel as a batch of `kh x kw` separate
-    `(in, out)` matrices, and trains every variable that is not 2-D with
-    AdamW. Here a kernel `(kh, kw, in, out)` is one `(kh*kw*in, out)` matrix
+    What Keras's own `keras.optimizers.Muon` (3.15) does differently: it
+    orthogonalises 2-D variables only and trains every other variable with
+    AdamW, a 4-D convolution kernel included, so a CNN's filters get no Muon
+    step at all. Here a kernel `(kh, kw, in, out)` is one `(kh*kw*in, out)` matrix
     (as airbench and the Muon paper do with PyTorch's `(out, in*kh*kw)`), and
     variables with fewer than 2 dimensions are refused: route biases, norms
     and anything else to another optimizer with `keras.optimizers.MultiOptimizer`

@@ -191,3 +191,21 @@ def test_registered_under_recipekit():
     assert config["registered_name"] == "recipekit>Muon"
     restored = keras.optimizers.deserialize(config)
     assert isinstance(restored, recipekit.optimizers.Muon) and restored.ns_steps == 3
+
+
+def test_keras_muon_gives_a_conv_kernel_plain_adam_not_muon():
+    """What the docs say of Keras 3.15's own Muon: a 4-D kernel gets AdamW's
+    step (here equal to Adam's to rounding); only 2-D variables get Muon's."""
+    rng = np.random.default_rng(0)
+    for shape, adam_like in (((3, 3, 4, 8), True), ((36, 8), False)):
+        start = rng.normal(size=shape).astype("float32")
+        gradient = rng.normal(size=shape).astype("float32")
+        steps = []
+        for optimizer in (keras.optimizers.Muon(0.01, weight_decay=0.0, adam_weight_decay=0.0),
+                          keras.optimizers.Adam(0.01)):  # fmt: skip
+            variable = keras.Variable(start)
+            optimizer.apply_gradients(
+                [(keras.ops.convert_to_tensor(gradient), variable)]
+            )
+            steps.append(keras.ops.convert_to_numpy(variable) - start)
+        assert np.allclose(steps[0], steps[1], atol=1e-6) == adam_like
