@@ -201,8 +201,8 @@ def test_keras_muon_gives_a_conv_kernel_plain_adam_not_muon():
         start = rng.normal(size=shape).astype("float32")
         gradient = rng.normal(size=shape).astype("float32")
         steps = []
-        for optimizer in (keras.optimizers.Muon(0.01, weight_decay=0.0, adam_weight_decay=0.0),
-                          keras.optimizers.Adam(0.01)):  # fmt: skip
+        muon = keras.optimizers.Muon(0.01, weight_decay=0.0, adam_weight_decay=0.0)
+        for optimizer in (muon, keras.optimizers.Adam(0.01)):
             variable = keras.Variable(start)
             optimizer.apply_gradients(
                 [(keras.ops.convert_to_tensor(gradient), variable)]
