@@ -9,6 +9,8 @@ library leaves its host program's stderr and environment alone.
 
 from recipekit_cli._command import command, one_line_interrupts
 from recipekit_cli._flags import (
+    config_parser,
+    deferred,
     describe_interval,
     in_interval,
     parse_recipe_args,
@@ -21,6 +23,8 @@ from recipekit_cli._tta import TTA_MODES, parse_tta, tta
 __all__ = [
     "TTA_MODES",
     "command",
+    "config_parser",
+    "deferred",
     "describe_interval",
     "in_interval",
     "one_line_interrupts",

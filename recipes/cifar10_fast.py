@@ -25,7 +25,13 @@ import dataclasses
 import os
 import time
 
+import numpy as np
+
 import recipekit_cli
+
+# Keras and recipekit load on first use, in `main`: `--help` and a bad flag
+# answer at once, and quiet_start() runs before Keras starts.
+keras, recipekit = recipekit_cli.deferred("keras", "recipekit")
 
 SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 
@@ -61,7 +67,7 @@ class Config:
     muon_head_lr: float = 0.67  # the classifier (kernel std 1, logits / width)
     muon_weight_decay: float = 2e-6  # per image, as airbench's wd = 2e-6 * batch
     whitening_bias_epochs: int = 3  # Muon: the whitening bias trains this long
-    tta_modes: tuple = ("none", "flip", "flip_translate")
+    tta_modes: tuple = ("none", "flip", "flip_translate")  # the last: tta_accuracy
     seed: int = 0  # seeds weights, shuffling, flips and translations
     seeds: int = 1  # runs seed, seed + 1, ...; mean and std in OUT/seeds.json
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU)
@@ -76,40 +82,21 @@ MUON = {"optimizer": "muon", "epochs": 8, "batch_size": 2000, "averaging": "none
 # Each flag's allowed values, checked before Keras starts.
 CHECKS = dict(epochs="[1, inf)", batch_size="[1, inf)", seeds="[1, inf)",
               label_smoothing="[0, 1)", warmup="(0, 1)", final_lr="[0, 1]",
-              ema_decay="[0, 1)", jitter="[0, inf)", lighting="[0, inf)")  # fmt: skip
+              ema_decay="[0, 1)", jitter="[0, inf)", lighting="[0, inf)",
+              lookahead_period="[1, inf)", ema_start_epoch="[0, inf)",
+              whitening_images="[1, inf)",
+              whitening_bias_epochs="[0, inf)")  # fmt: skip
+CHOICES = {"precision": ("float32", "mixed_float16", "mixed_bfloat16"),
+           "flip": ("alternating", "random"), "optimizer": ("sgd", "muon"),
+           "averaging": ("ema", "lookahead", "none"),
+           "tta_modes": recipekit_cli.TTA_MODES}  # fmt: skip
 
 
 def parse_args(argv=None) -> Config:
-    parser = recipekit_cli.recipe_parser(
-        __doc__, Config, quick="8 epochs of batch 256 on the sample"
-    )
-    add = parser.add_argument
-    add("--data", help="TFDS name, folder, archive or .npz (default: TFDS cifar10)")
-    add("--epochs", type=int, help="training epochs (default 10)")
-    add("--batch-size", type=int, help="batch size (default 1024)")
-    add("--precision", choices=("float32", "mixed_float16", "mixed_bfloat16"),
-        help="default float32; mixed_float16: GPUs; mixed_bfloat16: TPUs")  # fmt: skip
-    add("--jit", action="store_true", default=None, help="XLA (GPU/TPU, not CPU)")
-    add("--seeds", type=int, help="run seeds --seed, --seed + 1, ... each into "
-        "OUT/seed<k>/; report mean and std (default 1)")  # fmt: skip
-    add("--label-smoothing", type=float, help="(default 0.2)")
-    add("--ema-decay", type=float, help="weight EMA decay (0: off)")
-    add("--warmup", type=float, help="fraction of steps to the peak (default 0.2)")
-    add("--final-lr", type=float, help="final learning rate x peak (default 0)")
-    add("--averaging", choices=("ema", "lookahead", "none"), help="ema (default): "
-        "an EMA of the weights; lookahead: airbench94's Lookahead; none")  # fmt: skip
-    add("--optimizer", choices=("sgd", "muon"), help="sgd: airbench94's (default); "
-        "muon: airbench94_muon's run (batch 2000, 8 epochs, no averaging)")  # fmt: skip
-    add("--flip", choices=("alternating", "random"), help="alternating: each image "
-        "mirrored every other epoch (default); random: a coin per image")  # fmt: skip
-    add("--jitter", type=float, help="color-jitter strength on top of the flips "
-        "and translations (default 0: off)")  # fmt: skip
-    add("--lighting", type=float, help="PCA lighting std (default 0: off)")
-    add("--tta-modes", nargs="+", choices=recipekit_cli.TTA_MODES,
-        help="TTA modes scored at the end, the last one reported as "
-        "tta_accuracy (default: none flip flip_translate)")  # fmt: skip
-    add("--no-whitening", dest="whitening", action="store_false", default=None,
-        help="a trainable first conv instead of the frozen whitening")  # fmt: skip
+    parser = recipekit_cli.config_parser(
+        __doc__, Config, quick="8 epochs of batch 256 on the sample", checks=CHECKS,
+        choices=CHOICES,
+    )  # fmt: skip
     args = recipekit_cli.parse_recipe_args(parser, argv, CHECKS)
     config = Config()
     if args.optimizer == "muon":
@@ -118,17 +105,6 @@ def parse_args(argv=None) -> Config:
         sample = {"data": SAMPLE, "whitening_images": 1000}
         config = dataclasses.replace(config, epochs=8, batch_size=256, **sample)
     return recipekit_cli.updated(config, args)
-
-
-if __name__ == "__main__":
-    CONFIG = parse_args()  # --help and bad flags answer before Keras starts
-    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
-
-import recipekit
-
-# isort: split
-import keras
-import numpy as np
 
 
 def whitening_sample(images, count, seed):
@@ -326,4 +302,6 @@ def main_seeds(config: Config) -> dict:
 
 
 if __name__ == "__main__":
-    recipekit_cli.command(main_seeds, CONFIG)
+    config = parse_args()  # --help and bad flags answer before Keras starts
+    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
+    recipekit_cli.command(main_seeds, config)

@@ -18,6 +18,10 @@ import time
 
 import recipekit_cli
 
+# Keras and recipekit load on first use, in `main`: `--help` and a bad flag
+# answer at once, and quiet_start() runs before Keras starts.
+keras, recipekit = recipekit_cli.deferred("keras", "recipekit")
+
 SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 
 
@@ -50,30 +54,14 @@ FREE = ("out", "stop_epoch", "force_resume")
 
 
 def parse_args(argv=None) -> Config:
-    parser = recipekit_cli.recipe_parser(
-        __doc__, Config, quick="10 epochs on the embedded sample"
-    )
-    parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
-    parser.add_argument("--depth", type=int, help="ResNet depth 6n+2 (default 20)")
-    parser.add_argument("--epochs", type=int, help="training epochs (default 182)")
-    parser.add_argument("--batch-size", type=int, help="batch size (default 128)")
-    parser.add_argument(
-        "--precision", choices=("float32", "mixed_float16", "mixed_bfloat16")
-    )
-    parser.add_argument(
-        "--jit", action="store_true", default=None, help="XLA-compile training"
-    )
-    parser.add_argument("--jitter", type=float, help="color-jitter strength (0: off)")
-    parser.add_argument("--lighting", type=float, help="PCA lighting std (0: off)")
-    parser.add_argument("--ema-decay", type=float, help="weight EMA decay (0: off)")
-    parser.add_argument(
-        "--polyak-from",
-        type=float,
-        help="average the weights from this fraction of training on (Polyak/SWA, "
-        "BatchNorm recomputed) instead of the EMA",
-    )
     checks = dict(epochs="[1, inf)", batch_size="[1, inf)", jitter="[0, inf)")
     checks.update(lighting="[0, inf)", ema_decay="[0, 1)", polyak_from="[0, 1)")
+    checks.update(stop_epoch="[0, inf)", warmup_epochs="[0, inf)")
+    parser = recipekit_cli.config_parser(
+        __doc__, Config, quick="10 epochs on the embedded sample", checks=checks,
+        choices={"precision": ("float32", "mixed_float16", "mixed_bfloat16"),
+                 "tta_modes": recipekit_cli.TTA_MODES},
+    )  # fmt: skip
     args = recipekit_cli.parse_recipe_args(parser, argv, checks)
     if args.depth is not None and (args.depth < 8 or (args.depth - 2) % 6):
         parser.error(f"--depth must be 6n + 2 (20, 32, 44, 56, 110), got {args.depth}")
@@ -85,16 +73,6 @@ def parse_args(argv=None) -> Config:
     if args.quick:
         config = dataclasses.replace(config, data=SAMPLE, epochs=10)
     return recipekit_cli.updated(config, args)
-
-
-if __name__ == "__main__":
-    CONFIG = parse_args()  # --help and bad flags answer before Keras starts
-    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
-
-import recipekit
-
-# isort: split
-import keras
 
 
 def main(config: Config) -> dict:
@@ -287,4 +265,6 @@ def train(config: Config, run, chief) -> dict:
 
 
 if __name__ == "__main__":
-    recipekit_cli.command(main, CONFIG)
+    config = parse_args()  # --help and bad flags answer before Keras starts
+    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
+    recipekit_cli.command(main, config)

@@ -8,7 +8,7 @@ test accuracy, the ensemble's, and the single model's.
 
 The paper: ResNet-110 on CIFAR-10, 300 epochs, M = 6, lr_max 0.2: 5.52% error
 for the snapshot ensemble vs 6.41% for a single model. Measured results:
-benchmarks/HISTORY.md.
+benchmarks/EVIDENCE.md.
 
     python recipes/cifar_snapshot_ensemble.py --quick
     python recipes/cifar_snapshot_ensemble.py --data cifar10 --depth 110
@@ -19,6 +19,10 @@ import os
 import time
 
 import recipekit_cli
+
+# Keras and recipekit load on first use, in `main`: `--help` and a bad flag
+# answer at once, and quiet_start() runs before Keras starts.
+keras, recipekit = recipekit_cli.deferred("keras", "recipekit")
 
 SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 
@@ -47,19 +51,8 @@ CHECKS = {"epochs": "[1, inf)", "snapshots": "[1, inf)", "lr_max": "(0, inf)"}
 
 
 def parse_args(argv=None) -> Config:
-    parser = recipekit_cli.recipe_parser(
-        __doc__, Config, quick="6 epochs, 3 snapshots, bundled sample"
-    )
-    parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
-    parser.add_argument("--depth", type=int, help="ResNet depth 6n+2 (default 20)")
-    parser.add_argument("--epochs", type=int, help="epochs per run (default 300)")
-    parser.add_argument("--snapshots", type=int, help="cycles / snapshots (default 6)")
-    parser.add_argument("--lr-max", type=float, help="cycle start rate (default 0.2)")
-    parser.add_argument(
-        "--independent",
-        action="store_true",
-        default=None,
-        help="also train M independent models of epochs/M each (equal cost), ensembled",
+    parser = recipekit_cli.config_parser(
+        __doc__, Config, quick="6 epochs, 3 snapshots, bundled sample", checks=CHECKS
     )
     args = recipekit_cli.parse_recipe_args(parser, argv, CHECKS)
     config = Config()
@@ -75,16 +68,6 @@ def parse_args(argv=None) -> Config:
             "snapshot cycles are whole epochs"
         )
     return recipekit_cli.updated(config, args)
-
-
-if __name__ == "__main__":
-    CONFIG = parse_args()  # --help and bad flags answer before Keras starts
-    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
-
-import recipekit
-
-# isort: split
-import keras
 
 
 def train(config, name, schedule, data, classes, mean, std, snapshot_dir=None):
@@ -292,4 +275,6 @@ def train_both(config: Config, run) -> dict:
 
 
 if __name__ == "__main__":
-    recipekit_cli.command(main, CONFIG)
+    config = parse_args()  # --help and bad flags answer before Keras starts
+    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
+    recipekit_cli.command(main, config)

@@ -7,9 +7,8 @@ epochs (LR 0.1, /10 at 250 and 375, batch 128, Nesterov 0.9, L2 1e-4) and report
 CIFAR-10 test error 6.41% without and 5.25% with stochastic depth.
 
 That schedule is out of reach on 2 CPU cores (ResNet-110 trains at 62-73
-images/s there, `benchmarks/train_throughput.py --depth 110`: about 8 days);
-`--quick` runs a ResNet-20 for a few epochs on the bundled sample to show the
-flow. Measured results: benchmarks/HISTORY.md.
+images/s there: about 8 days); `--quick` runs a ResNet-20 for a few epochs on
+the bundled sample to show the flow. Measured results: benchmarks/EVIDENCE.md.
 
     python recipes/cifar_stochastic_depth.py --quick
     python recipes/cifar_stochastic_depth.py --data cifar10        # the paper's run
@@ -20,6 +19,10 @@ import os
 import time
 
 import recipekit_cli
+
+# Keras and recipekit load on first use, in `main`: `--help` and a bad flag
+# answer at once, and quiet_start() runs before Keras starts.
+keras, recipekit = recipekit_cli.deferred("keras", "recipekit")
 
 SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 PAPER_ERROR = {"without": 0.0641, "with": 0.0525}  # ResNet-110, CIFAR-10
@@ -48,15 +51,10 @@ CHECKS = {"epochs": "[1, inf)", "batch_size": "[1, inf)", "final_rate": "[0, 1)"
 
 
 def parse_args(argv=None) -> Config:
-    parser = recipekit_cli.recipe_parser(
-        __doc__, Config, quick="ResNet-20, 4 epochs, bundled sample"
-    )
-    parser.add_argument("--data", help="TFDS name, image folder, archive or .npz")
-    parser.add_argument("--depth", type=int, help="ResNet depth 6n+2 (default 110)")
-    parser.add_argument("--epochs", type=int, help="epochs per run (default 500)")
-    parser.add_argument("--final-rate", type=float, help="last block's drop rate")
-    parser.add_argument("--mode", choices=("row", "batch"), help="drop granularity")
-    parser.add_argument("--batch-size", type=int, help="images per step (128)")
+    parser = recipekit_cli.config_parser(
+        __doc__, Config, quick="ResNet-20, 4 epochs, bundled sample",
+        choices={"mode": ("row", "batch")}, checks=CHECKS,
+    )  # fmt: skip
     args = recipekit_cli.parse_recipe_args(parser, argv, CHECKS)
     config = Config()
     if args.quick:
@@ -64,16 +62,6 @@ def parse_args(argv=None) -> Config:
     if args.depth is not None and (args.depth < 8 or (args.depth - 2) % 6):
         parser.error(f"--depth must be 6n + 2 (20, 32, 44, 56, 110), got {args.depth}")
     return recipekit_cli.updated(config, args)
-
-
-if __name__ == "__main__":
-    CONFIG = parse_args()  # --help and bad flags answer before Keras starts
-    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
-
-import recipekit
-
-# isort: split
-import keras
 
 
 def train_one(config, rate, train, test, mean, std, num_classes):
@@ -223,4 +211,6 @@ def train_both(config: Config, run) -> dict:
 
 
 if __name__ == "__main__":
-    recipekit_cli.command(main, CONFIG)
+    config = parse_args()  # --help and bad flags answer before Keras starts
+    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
+    recipekit_cli.command(main, config)

@@ -17,7 +17,15 @@ import dataclasses
 import os
 import time
 
+import numpy as np
+
 import recipekit_cli
+
+# Keras and recipekit load on first use, in `main`: `--help` and a bad flag
+# answer at once, and quiet_start() runs before Keras starts.
+keras, recipekit, tour, matplotlib_figure = recipekit_cli.deferred(
+    "keras", "recipekit", "recipekit.tour", "matplotlib.figure"
+)
 
 SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 LABELS = {"sgd": "SGD", "momentum": "SGD+momentum", "nesterov": "Nesterov",
@@ -43,15 +51,13 @@ class Config:
 
 
 # Each flag's allowed values, checked before Keras starts.
-CHECKS = {"epochs": "[1, inf)"}
+CHECKS = {"epochs": "[1, inf)", "batch_size": "[1, inf)", "train_images": "[0, inf)"}
 
 
 def parse_args(argv=None) -> Config:
-    parser = recipekit_cli.recipe_parser(
-        __doc__, Config, quick="3 epochs on the bundled sample"
+    parser = recipekit_cli.config_parser(
+        __doc__, Config, quick="3 epochs on the bundled sample", checks=CHECKS
     )
-    parser.add_argument("--data", help="CIFAR source (TFDS name, folder, archive)")
-    parser.add_argument("--epochs", type=int, help="epochs per optimizer (default 15)")
     args = recipekit_cli.parse_recipe_args(parser, argv, CHECKS)
     config = Config()
     if args.quick:
@@ -59,22 +65,8 @@ def parse_args(argv=None) -> Config:
     return recipekit_cli.updated(config, args)
 
 
-if __name__ == "__main__":
-    CONFIG = parse_args()  # --help and bad flags answer before Keras starts
-    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
-
-import recipekit
-
-# isort: split
-import keras
-import numpy as np
-from matplotlib.figure import Figure
-
-from recipekit import tour
-
-
 def draw_surface(surface, paths, path):
-    figure = Figure(figsize=(7.5, 5))
+    figure = matplotlib_figure.Figure(figsize=(7.5, 5))
     axis = figure.subplots()
     X, Y, Z = tour.grid(surface)
     levels = np.quantile(Z, np.linspace(0.0, 1.0, 30) ** 2)
@@ -192,7 +184,7 @@ def cifar_part(config):
         curves[label] = history.history["loss"]
         _, accuracy = net.evaluate(x_test, y_test, batch_size=512, verbose=0)
         results[label] = round(float(accuracy), 4)
-    figure = Figure(figsize=(7.5, 5))
+    figure = matplotlib_figure.Figure(figsize=(7.5, 5))
     axis = figure.subplots()
     for label, losses in curves.items():
         axis.plot(
@@ -249,4 +241,6 @@ def run_all(config: Config, run) -> dict:
 
 
 if __name__ == "__main__":
-    recipekit_cli.command(main, CONFIG)
+    config = parse_args()  # --help and bad flags answer before Keras starts
+    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
+    recipekit_cli.command(main, config)

@@ -25,7 +25,13 @@ import dataclasses
 import os
 import time
 
+import numpy as np
+
 import recipekit_cli
+
+# Keras and recipekit load on first use, in `main`: `--help` and a bad flag
+# answer at once, and quiet_start() runs before Keras starts.
+keras, recipekit = recipekit_cli.deferred("keras", "recipekit")
 
 SAMPLE = "cifar10_sample"  # the 5,000-image CIFAR-10 sample recipekit bundles
 SCENARIOS = ("linear", "finetune", "deep", "auto")
@@ -56,21 +62,16 @@ class Config:
 
 # Each flag's allowed values, checked before Keras starts.
 CHECKS = {"image_size": "[1, inf)", "head_epochs": "[0, inf)",
-          "finetune_epochs": "[0, inf)", "train_images": "[0, inf)"}  # fmt: skip
+          "finetune_epochs": "[0, inf)", "train_images": "[0, inf)",
+          "learning_rate": "(0, inf)", "l2": "[0, inf)",
+          "batch_size": "[1, inf)"}  # fmt: skip
 
 
 def parse_args(argv=None) -> Config:
-    parser = recipekit_cli.recipe_parser(
-        __doc__, Config, quick="500 sample images, 32 px, random weights"
-    )
-    parser.add_argument("--data", help="TFDS name, image folder or archive")
-    parser.add_argument("--backbone", choices=BACKBONES)
-    parser.add_argument("--weights", help="imagenet, a backbone weights file, or none")
-    parser.add_argument("--image-size", type=int, help="side in pixels (default 160)")
-    parser.add_argument("--scenario", choices=SCENARIOS)
-    parser.add_argument("--head-epochs", type=int)
-    parser.add_argument("--finetune-epochs", type=int)
-    parser.add_argument("--train-images", type=int, help="use only this many")
+    parser = recipekit_cli.config_parser(
+        __doc__, Config, quick="500 sample images, 32 px, random weights",
+        choices={"backbone": BACKBONES, "scenario": SCENARIOS}, checks=CHECKS,
+    )  # fmt: skip
     args = recipekit_cli.parse_recipe_args(parser, argv, CHECKS)
     config = Config()
     if args.quick:
@@ -80,17 +81,6 @@ def parse_args(argv=None) -> Config:
             backbone="cifar_resnet20",
         )  # fmt: skip
     return recipekit_cli.updated(config, args)
-
-
-if __name__ == "__main__":
-    CONFIG = parse_args()  # --help and bad flags answer before Keras starts
-    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
-
-import recipekit
-
-# isort: split
-import keras
-import numpy as np
 
 
 def pick_scenario(config, num_images, num_classes):
@@ -230,4 +220,6 @@ def run_all(config: Config, run) -> dict:
 
 
 if __name__ == "__main__":
-    recipekit_cli.command(main, CONFIG)
+    config = parse_args()  # --help and bad flags answer before Keras starts
+    recipekit_cli.quiet_start()  # then Keras, without TensorFlow's start-up lines
+    recipekit_cli.command(main, config)

@@ -88,3 +88,72 @@ def test_intervals_read_the_same_in_every_message():
     assert recipekit_cli.describe_interval("[1, inf)") == ">= 1"
     assert recipekit_cli.describe_interval("[0, inf)") == ">= 0"
     assert recipekit_cli.describe_interval("(0, 1]") == "in (0, 1]"
+
+
+@dataclasses.dataclass
+class FullConfig:
+    epochs: int = 3  # passes over the data
+    rate: float = 0.5  # step size, 50% of the default
+    whitening: bool = True  # frozen patch whitening
+    modes: tuple = ("none", "flip")  # test-time views
+    pairs: tuple = (("sgd", 0.1),)  # not a flag: pairs
+    out: str = "runs/x"  # where it writes
+
+
+def test_config_parser_makes_one_flag_per_field_from_its_comment():
+    parser = recipekit_cli.config_parser(
+        "A recipe.", FullConfig, quick="q", checks={"epochs": "[1, inf)"},
+        choices={"modes": ("none", "flip", "ten_crop")},
+    )  # fmt: skip
+    flags = {a.dest: a for a in parser._actions}
+    assert set(flags) == {"help", "epochs", "rate", "whitening", "modes", "out",
+                          "quick", "verbose", "debug"}  # fmt: skip
+    assert flags["epochs"].help == "passes over the data; default: 3; >= 1"
+    assert flags["rate"].help == "step size, 50%% of the default; default: 0.5"
+    assert flags["modes"].help == "test-time views; default: none flip"
+    args = recipekit_cli.parse_recipe_args(
+        parser, ["--no-whitening", "--modes", "flip", "ten_crop", "--epochs", "4"],
+        {"epochs": "[1, inf)"},
+    )  # fmt: skip
+    config = recipekit_cli.updated(FullConfig(), args)
+    assert config == FullConfig(epochs=4, whitening=False, modes=("flip", "ten_crop"))
+    assert recipekit_cli.updated(FullConfig(), parser.parse_args([])) == FullConfig()
+
+
+def test_config_parser_refuses_what_the_config_does_not_allow(capsys):
+    parser = recipekit_cli.config_parser(
+        "A recipe.", FullConfig, choices={"modes": ("none", "flip")},
+        checks={"epochs": "[1, inf)"},
+    )  # fmt: skip
+    cases = ((["--epochs", "0"], "--epochs must be >= 1, got 0"),
+             (["--modes", "ten_crop"], "invalid choice: 'ten_crop'"),
+             (["--pairs", "x"], "unrecognized arguments: --pairs"))  # fmt: skip
+    for argv, says in cases:
+        with pytest.raises(SystemExit) as exit_:
+            recipekit_cli.parse_recipe_args(parser, argv, {"epochs": "[1, inf)"})
+        assert exit_.value.code == 2
+        assert says in capsys.readouterr().err
+
+
+def test_deferred_imports_on_first_use_only():
+    name = "recipekit_cli_deferred_probe"
+    assert name not in sys.modules
+    (probe,) = recipekit_cli.deferred(name)
+    assert name not in sys.modules and "imported on first use" in repr(probe)
+    (json_module,) = recipekit_cli.deferred("json")
+    assert json_module is sys.modules["json"]  # already imported: itself
+    with pytest.raises(ModuleNotFoundError):
+        getattr(probe, "anything")  # noqa: B009  (the first use imports)
+
+
+def test_a_recipe_answers_help_without_importing_keras():
+    import subprocess
+
+    code = ("import runpy, sys; sys.argv = ['x', '--help']\n"
+            "try:\n    runpy.run_path('recipes/cifar10_fast.py', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "print('keras' in sys.modules, 'recipekit' in sys.modules)")  # fmt: skip
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.stdout.strip().splitlines()[-1] == "False False"
