@@ -18,7 +18,8 @@ describe_interval = intervals().describe_interval
 
 
 def recipe_parser(doc, config, quick=None):
-    """An `ArgumentParser` holding the flags recipes share.
+    """An `ArgumentParser` holding only the shared flags, for a script that
+    writes its own (the recipes use `config_parser`: every field a flag).
 
     `--out` (default `config.out`), `--verbose`, and where the recipe's
     `Config` has the field: `--seed`, `--force-resume`; when `quick` says what
@@ -29,8 +30,6 @@ def recipe_parser(doc, config, quick=None):
     parser.add_argument("--out", help=f"output folder (default {config.out})")
     if "seed" in fields:
         parser.add_argument("--seed", type=int, help="random seed (default 0)")
-    if quick:
-        parser.add_argument("--quick", action="store_true", help=quick)
     if "force_resume" in fields:
         parser.add_argument(
             "--force-resume",
@@ -38,6 +37,13 @@ def recipe_parser(doc, config, quick=None):
             default=None,
             help="resume a backup in --out although its settings differ",
         )
+    return _common_flags(parser, quick)
+
+
+def _common_flags(parser, quick):
+    """`--quick` (when `quick` says what it does), `--verbose`, `--debug`."""
+    if quick:
+        parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument(
         "--verbose",
         action="store_true",
@@ -140,17 +146,7 @@ def config_parser(doc, config, quick=None, choices=None, checks=None):
         else:
             options["type"] = type(default)
         parser.add_argument(flag, **options)
-    if quick:
-        parser.add_argument("--quick", action="store_true", help=quick)
-    parser.add_argument(
-        "--verbose",
-        action="store_true",
-        help="keep TensorFlow's start-up log lines; tracebacks on errors",
-    )
-    parser.add_argument(
-        "--debug", action="store_true", help="tracebacks on errors and on Ctrl-C"
-    )
-    return parser
+    return _common_flags(parser, quick)
 
 
 class _Deferred:

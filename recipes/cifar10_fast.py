@@ -147,12 +147,11 @@ def train(config: Config, run) -> dict:
         model=f"airbench94-style net, batch {config.batch_size}, seed {config.seed}",
     )  # fmt: skip
 
-    x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
-    x_test, y_test, _ = recipekit.data.load_arrays(
-        config.data, "test", class_names=class_names
-    )  # uint8, labels checked against the training classes
-    run.check_data(class_names, len(x_train))  # a resume on other data: refused
-    recipekit.run.check_translation(config.data, x_train.shape[1:], config.translate)
+    # Both splits decoded once to uint8; test labels checked against the training
+    # classes, the data recorded (a resume on other data is refused).
+    (x_train, y_train), (x_test, y_test), class_names = run.load_arrays(
+        config.data, translate=config.translate
+    )
     classes = len(class_names)
     mean, std = recipekit.data.channel_stats(x_train)
     steps = recipekit.run.steps_per_epoch(config.data, len(x_train), config.batch_size)

@@ -107,12 +107,11 @@ def train(config: Config, run, chief) -> dict:
     # (index, epoch) pairs, every epoch seeded by its number, so a resumed
     # run gets the batches the killed run would have), then color jitter and
     # PCA lighting when asked for: the same keras.ops on every backend.
-    x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
-    x_test, y_test, _ = recipekit.data.load_arrays(
-        config.data, "test", class_names=class_names
-    )  # labels checked against the training classes
-    run.check_data(class_names, len(x_train))  # a resume on other data: refused
-    recipekit.run.check_translation(config.data, x_train.shape[1:], 4)
+    # Both splits decoded once to uint8; test labels checked against the training
+    # classes, the data recorded (a resume on other data is refused).
+    (x_train, y_train), (x_test, y_test), class_names = run.load_arrays(
+        config.data, translate=4
+    )
     mean, std = recipekit.data.channel_stats(x_train)
     steps = recipekit.run.steps_per_epoch(config.data, len(x_train), config.batch_size)
     # Keras needs a batch to build even when a backup says training is over.

@@ -160,12 +160,11 @@ def train_both(config: Config, run) -> dict:
     )
 
     # Data: decoded once into uint8 arrays (no TensorFlow needed).
-    x_train, y_train, class_names = recipekit.data.load_arrays(config.data, "train")
-    x_test, y_test, _ = recipekit.data.load_arrays(
-        config.data, "test", class_names=class_names
-    )  # labels checked against the training classes
-    run.check_data(class_names, len(x_train))  # a resume on other data: refused
-    recipekit.run.check_translation(config.data, x_train.shape[1:], 4)
+    # Both splits decoded once to uint8; test labels checked against the training
+    # classes, the data recorded (a resume on other data is refused).
+    (x_train, y_train), (x_test, y_test), class_names = run.load_arrays(
+        config.data, translate=4
+    )
     mean, std = recipekit.data.channel_stats(x_train)
 
     # Model + Train, twice: without, then with stochastic depth.

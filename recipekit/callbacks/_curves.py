@@ -7,8 +7,7 @@ import os
 import keras
 import numpy as np
 
-from recipekit._io import write_json
-from recipekit.callbacks._atomic import atomic_path
+from recipekit._io import atomic_path, write_json
 
 
 class TrainingCurves(keras.callbacks.Callback):

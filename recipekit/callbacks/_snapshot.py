@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from recipekit._checks import is_integer
-from recipekit.callbacks._atomic import atomic_path
+from recipekit._io import atomic_path
 from recipekit.callbacks._keras_backup import all_finite
 
 

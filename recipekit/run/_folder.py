@@ -10,6 +10,7 @@ import socket
 
 from recipekit._io import strict_json, write_json
 from recipekit.callbacks import BackupAndRestore, backup_epoch
+from recipekit.data import load_arrays
 
 MARK = ".recipekit-run.json"  # this folder holds a recipekit run: whose, with what
 LOCK = ".recipekit-lock"  # held (flock) while a run writes here
@@ -209,6 +210,31 @@ class RunFolder:
         # Forced: the mark keeps the old settings until this run finishes, so a
         # forced start that fails leaves the original command working.
         self._forced = True
+
+    def load_arrays(self, source, translate=0):
+        """The run's data, both splits, checked: `(x_train, y_train), (x_test,
+        y_test), class_names`, decoded once (`recipekit.data.load_arrays`).
+
+        The test split is read with the training split's class names, so a test
+        label the training set lacks is refused before any training; the data
+        is recorded in the run's mark (`check_data`: a resume on other data is
+        refused); with `translate`, images too small to be shifted that many
+        pixels are refused (`check_translation`), naming the data.
+
+        Examples:
+
+        >>> import tempfile
+        >>> with RunFolder(tempfile.mkdtemp(), "demo", {}) as run:
+        ...     (x, y), (x_test, y_test), names = run.load_arrays("cifar10_sample")
+        >>> x.shape, x_test.shape, len(names)
+        ((5000, 32, 32, 3), (1000, 32, 32, 3), 10)
+        """
+        x_train, y_train, class_names = load_arrays(source, "train")
+        x_test, y_test, _ = load_arrays(source, "test", class_names=class_names)
+        self.check_data(class_names, len(x_train))
+        if translate:
+            check_translation(source, x_train.shape[1:], translate)
+        return (x_train, y_train), (x_test, y_test), class_names
 
     def check_data(self, class_names, train_images):
         """Records the run's data in its mark (class names, training images)
