@@ -6,7 +6,7 @@ import os
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGES = ["optimizers", "callbacks", "layers", "augment", "data", "models",
+PACKAGES = ["optimizers", "callbacks", "layers", "losses", "augment", "data", "models",
             "evaluate", "transfer", "run", "distribute", "report"]  # fmt: skip
 
 

@@ -59,6 +59,7 @@ RUNNABLE = [
     recipekit.run.RunFolder.load_arrays,
     recipekit.run.save_model,
     optimizers.find_ema,
+    recipekit.losses.SmoothedCrossentropy,
     report.phase,
     report.table,
     report.summary,
@@ -75,6 +76,7 @@ def test_docstring_example_runs(obj):
                  epoch_indices=data.epoch_indices, sublayers=models.sublayers,
                  SnapshotEnsemble=callbacks.SnapshotEnsemble,
                  EpochTimes=callbacks.EpochTimes,
+                 SmoothedCrossentropy=recipekit.losses.SmoothedCrossentropy,
                  RunFolder=recipekit.run.RunFolder, os=__import__("os"),
                  save_model=recipekit.run.save_model)  # fmt: skip
     finder = doctest.DocTestFinder(recurse=False)

@@ -67,6 +67,9 @@ OTHERS = {
     "Muon": lambda: recipekit.optimizers.Muon(
         0.24, 0.6, ns_steps=3, normalize_weights=True
     ),
+    "SmoothedCrossentropy": lambda: recipekit.losses.SmoothedCrossentropy(
+        0.2, from_logits=True
+    ),
     "RateFactors": lambda: recipekit.optimizers.RateFactors(
         keras.optimizers.SGD(0.1), {"a": 2.0}
     ),
@@ -74,7 +77,7 @@ OTHERS = {
 
 
 def registered():
-    for module in ("augment", "evaluate", "layers", "models", "optimizers"):
+    for module in ("augment", "evaluate", "layers", "losses", "models", "optimizers"):
         getattr(recipekit, module)
     for name in recipekit.augment.__all__:  # The lazily imported tf.data layers.
         if keras.backend.backend() == "tensorflow":
