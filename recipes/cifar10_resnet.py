@@ -37,11 +37,13 @@ class Config:
     weight_decay: float = 1e-4  # L2 coefficient (gradient gains wd * w)
     boundaries: tuple = (0.5, 0.75)  # fractions of training where the LR drops x0.1
     warmup_epochs: int = 0  # per-step linear warm-up epochs (paper: 0 for ResNet-20)
+    label_smoothing: float = 0.0  # target mass spread over all classes (0: off)
     jitter: float = 0.0  # color-jitter strength for brightness/contrast/saturation
     lighting: float = 0.0  # PCA lighting alpha_std (AlexNet: 0.1), PCA fit on train
     ema_decay: float = 0.999  # EMA of the weights per step (0: off); val_* use it
     polyak_from: float = 0.0  # instead: running mean from this fraction (SWA)
     tta_modes: tuple = ("none", "flip", "ten_crop")  # test-time augmentation modes
+    keep_best: int = 0  # keep the N best networks by val_accuracy in out/best/ (0: off)
     seed: int = 0  # seeds weights, shuffling and augmentation
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU, CPU)
     jit: bool = False  # XLA-compile the train step (helps on GPU/TPU, not CPU)
@@ -50,13 +52,14 @@ class Config:
 
 
 # Settings a resumed run may change: where it writes, where it stops, the resume.
-FREE = ("out", "stop_epoch", "force_resume")
+FREE = ("out", "stop_epoch", "force_resume", "keep_best")
 
 
 def parse_args(argv=None) -> Config:
     checks = dict(epochs="[1, inf)", batch_size="[1, inf)", jitter="[0, inf)")
     checks.update(lighting="[0, inf)", ema_decay="[0, 1)", polyak_from="[0, 1)")
     checks.update(stop_epoch="[0, inf)", warmup_epochs="[0, inf)")
+    checks.update(label_smoothing="[0, 1)", keep_best="[0, inf)")
     parser = recipekit_cli.config_parser(
         __doc__, Config, quick="10 epochs on the embedded sample", checks=checks,
         choices={"precision": ("float32", "mixed_float16", "mixed_bfloat16"),
@@ -167,7 +170,9 @@ def train(config: Config, run, chief) -> dict:
         elif config.polyak_from:  # the running mean from a step on (SWA)
             start_step = round(config.polyak_from * config.epochs * steps)
             optimizer = recipekit.optimizers.EMA(optimizer, None, start_step=start_step)
-        logits = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        logits = recipekit.losses.SmoothedCrossentropy(
+            config.label_smoothing, from_logits=True
+        )
         model.compile(optimizer, logits, metrics=["accuracy"], jit_compile=config.jit)
         loss = "sparse_categorical_crossentropy"
         # Evaluated on its own; "sgd" holds no state, so model.keras reloads
@@ -194,6 +199,10 @@ def train(config: Config, run, chief) -> dict:
         curves,  # keeps every epoch's logs (and time) across a resume
         backup,
     ]
+    if config.keep_best:  # ranked by the validation above (its weights: EMA's)
+        best = os.path.join(out, "best")
+        callbacks.insert(2, recipekit.callbacks.BestCheckpoints(
+            best, "val_accuracy", k=config.keep_best, model=net))  # fmt: skip
     recipekit.report.phase("training")
     start = time.perf_counter()
     model.fit(

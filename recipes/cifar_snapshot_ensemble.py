@@ -37,6 +37,7 @@ class Config:
     learning_rate: float = 0.1  # the step-decay baseline's initial rate
     batch_size: int = 128  # images per step
     weight_decay: float = 1e-4  # L2 coefficient (gradient gains wd * w)
+    label_smoothing: float = 0.0  # target mass spread over all classes (0: off)
     seed: int = 0  # same seed for both runs
     independent: bool = False  # also M independent runs of epochs / M, ensembled
     out: str = "runs/cifar_snapshot_ensemble"  # metrics.json, snapshots/, models
@@ -47,7 +48,8 @@ class Config:
 FREE = ("out", "force_resume")
 
 # Each flag's allowed values, checked before Keras starts.
-CHECKS = {"epochs": "[1, inf)", "snapshots": "[1, inf)", "lr_max": "(0, inf)"}
+CHECKS = {"epochs": "[1, inf)", "snapshots": "[1, inf)", "lr_max": "(0, inf)",
+          "label_smoothing": "[0, 1)"}  # fmt: skip
 
 
 def parse_args(argv=None) -> Config:
@@ -99,7 +101,9 @@ def train(config, name, schedule, data, classes, mean, std, snapshot_dir=None):
         loss = "sparse_categorical_crossentropy"
         model.compile(
             keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True),
-            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            recipekit.losses.SmoothedCrossentropy(
+                config.label_smoothing, from_logits=True
+            ),
             metrics=["accuracy"],
         )
         # Evaluated on its own; "sgd" holds no state, so saved files reload

@@ -38,6 +38,7 @@ class Config:
     batch_size: int = 128  # images per step
     learning_rate: float = 0.1  # divided by 10 at 50% and 75% of training
     weight_decay: float = 1e-4  # L2 coefficient (gradient gains wd * w)
+    label_smoothing: float = 0.0  # target mass spread over all classes (0: off)
     seed: int = 0  # same seed for both runs
     out: str = "runs/cifar_stochastic_depth"  # metrics.json and one folder per run
     force_resume: bool = False  # resume backups made with other settings
@@ -47,7 +48,8 @@ class Config:
 FREE = ("out", "force_resume")
 
 # Each flag's allowed values, checked before Keras starts.
-CHECKS = {"epochs": "[1, inf)", "batch_size": "[1, inf)", "final_rate": "[0, 1)"}
+CHECKS = {"epochs": "[1, inf)", "batch_size": "[1, inf)", "final_rate": "[0, 1)",
+          "label_smoothing": "[0, 1)"}  # fmt: skip
 
 
 def parse_args(argv=None) -> Config:
@@ -101,7 +103,9 @@ def train_one(config, rate, train, test, mean, std, num_classes):
         loss = "sparse_categorical_crossentropy"
         model.compile(
             keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True),
-            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            recipekit.losses.SmoothedCrossentropy(
+                config.label_smoothing, from_logits=True
+            ),
             metrics=["accuracy"],
         )
         # Evaluated on its own; "sgd" holds no state, so model.keras reloads

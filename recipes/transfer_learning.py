@@ -54,6 +54,7 @@ class Config:
     finetune_epochs: int = 5  # phase 2: fine-tuning at learning_rate / 10
     learning_rate: float = 1e-3  # Adam, phase 1
     l2: float = 1e-4  # linear probe penalty
+    label_smoothing: float = 0.0  # target mass spread over all classes (0: off)
     batch_size: int = 32  # images per step
     train_images: int = 0  # use only this many training images (0: all)
     seed: int = 0  # weights, shuffling, augmentation
@@ -64,7 +65,7 @@ class Config:
 CHECKS = {"image_size": "[1, inf)", "head_epochs": "[0, inf)",
           "finetune_epochs": "[0, inf)", "train_images": "[0, inf)",
           "learning_rate": "(0, inf)", "l2": "[0, inf)",
-          "batch_size": "[1, inf)"}  # fmt: skip
+          "batch_size": "[1, inf)", "label_smoothing": "[0, 1)"}  # fmt: skip
 
 
 def parse_args(argv=None) -> Config:
@@ -153,10 +154,11 @@ def run_all(config: Config, run) -> dict:
     metrics = {"scenario": scenario, "why": scenario and why, "phases": {}}
     test = {"x": x_test, "y": y_test, "batch_size": 128, "verbose": 0}
     loss = "sparse_categorical_crossentropy"
+    smoothed = recipekit.losses.SmoothedCrossentropy(config.label_smoothing)
 
     def compile_and_fit(learning_rate, epochs):
         optimizer = keras.optimizers.Adam(learning_rate)
-        trainer.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+        trainer.compile(optimizer=optimizer, loss=smoothed, metrics=["accuracy"])
         model.compile("sgd", loss, metrics=["accuracy"])  # evaluated; no state
         if epochs:
             trainer.fit(

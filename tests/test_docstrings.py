@@ -44,6 +44,7 @@ RUNNABLE = [
     callbacks.backup_epoch,
     callbacks.BackupAndRestore,
     callbacks.EpochTimes,
+    callbacks.BestCheckpoints,
     callbacks.SnapshotEnsemble.schedule,
     callbacks.StepDecay.at_fractions,
     data.load_arrays,
@@ -76,6 +77,7 @@ def test_docstring_example_runs(obj):
                  epoch_indices=data.epoch_indices, sublayers=models.sublayers,
                  SnapshotEnsemble=callbacks.SnapshotEnsemble,
                  EpochTimes=callbacks.EpochTimes,
+                 BestCheckpoints=callbacks.BestCheckpoints,
                  SmoothedCrossentropy=recipekit.losses.SmoothedCrossentropy,
                  RunFolder=recipekit.run.RunFolder, os=__import__("os"),
                  save_model=recipekit.run.save_model)  # fmt: skip

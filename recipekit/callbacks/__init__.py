@@ -1,5 +1,6 @@
 """Keras callbacks for what must watch a run from outside: curves, snapshots, rates."""
 
+from recipekit.callbacks._best import BestCheckpoints
 from recipekit.callbacks._curves import TrainingCurves
 from recipekit.callbacks._epoch_times import EpochTimes
 from recipekit.callbacks._keras_backup import (
@@ -15,6 +16,7 @@ from recipekit.callbacks._whitening_bias import StopWhiteningBias
 
 __all__ = [
     "BackupAndRestore",
+    "BestCheckpoints",
     "EpochTimes",
     "SnapshotEnsemble",
     "StepDecay",

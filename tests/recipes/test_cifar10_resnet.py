@@ -30,6 +30,8 @@ def test_smoke_run_writes_metrics_and_a_loadable_model(load_recipe, tmp_path):
         recipe.Config(),
         jitter=0.2,
         lighting=0.1,
+        label_smoothing=0.1,
+        keep_best=1,
         data=str(path),
         depth=8,
         epochs=2,
@@ -66,6 +68,17 @@ def test_smoke_run_writes_metrics_and_a_loadable_model(load_recipe, tmp_path):
     by_mode = {row["mode"]: row["accuracy"] for row in report["results"]}
     assert by_mode == pytest.approx(metrics["tta_accuracy"], abs=1e-4)
     assert report["pad"] == 4
+    # --keep-best 1: the network of the epoch with the best validation accuracy.
+    with open(tmp_path / "run" / "best" / "best.json") as f:
+        (best,) = json.load(f)["best"]
+    log_rows = [row.split(",") for row in log]
+    column = log_rows[0].index("val_accuracy")
+    val = [float(row[column]) for row in log_rows[1:]]
+    assert best["value"] == pytest.approx(max(val)) and val[best["epoch"] - 1] == max(
+        val
+    )
+    kept = keras.saving.load_model(str(tmp_path / "run" / "best" / best["path"]))
+    assert kept.count_params() == model.count_params()
 
 
 def test_run_killed_in_final_evaluation_resumes_and_finished_run_exits(
