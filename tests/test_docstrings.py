@@ -60,6 +60,7 @@ RUNNABLE = [
     recipekit.run.RunFolder.load_arrays,
     recipekit.run.save_model,
     optimizers.find_ema,
+    optimizers.lr_find,
     recipekit.losses.SmoothedCrossentropy,
     report.phase,
     report.table,

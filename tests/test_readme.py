@@ -70,6 +70,7 @@ def test_the_guide_shows_recipe_output():
     assert len(CONSOLE) >= 1
 
 
+@pytest.mark.tf_only  # the guide shows the default backend's run (its device line)
 @pytest.mark.parametrize("index", range(len(CONSOLE)))
 def test_the_guides_printed_run_is_what_the_recipe_prints(index, tmp_path):
     command, expected = CONSOLE[index]

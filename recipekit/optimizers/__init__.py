@@ -2,12 +2,14 @@
 
 from recipekit.optimizers._ema import EMA, find_ema
 from recipekit.optimizers._lookahead import Lookahead
+from recipekit.optimizers._lr_find import LRFindResult, lr_find
 from recipekit.optimizers._muon import Muon, orthogonalize
 from recipekit.optimizers._rate_factors import RateFactors
 from recipekit.optimizers._schedules import PiecewiseLinear, ScaledSchedule, StepDecay
 
 __all__ = [
     "EMA",
+    "LRFindResult",
     "Lookahead",
     "Muon",
     "PiecewiseLinear",
@@ -15,5 +17,6 @@ __all__ = [
     "ScaledSchedule",
     "StepDecay",
     "find_ema",
+    "lr_find",
     "orthogonalize",
 ]
