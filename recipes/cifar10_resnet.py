@@ -44,6 +44,7 @@ class Config:
     polyak_from: float = 0.0  # instead: running mean from this fraction (SWA)
     tta_modes: tuple = ("none", "flip", "ten_crop")  # test-time augmentation modes
     keep_best: int = 0  # keep the N best networks by val_accuracy in out/best/ (0: off)
+    lr_find: bool = False  # first the LR range test: out/lr_find.png, a suggested rate
     seed: int = 0  # seeds weights, shuffling and augmentation
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU, CPU)
     jit: bool = False  # XLA-compile the train step (helps on GPU/TPU, not CPU)
@@ -52,7 +53,7 @@ class Config:
 
 
 # Settings a resumed run may change: where it writes, where it stops, the resume.
-FREE = ("out", "stop_epoch", "force_resume", "keep_best")
+FREE = ("out", "stop_epoch", "force_resume", "keep_best", "lr_find")
 
 
 def parse_args(argv=None) -> Config:
@@ -203,6 +204,19 @@ def train(config: Config, run, chief) -> dict:
         best = os.path.join(out, "best")
         callbacks.insert(2, recipekit.callbacks.BestCheckpoints(
             best, "val_accuracy", k=config.keep_best, model=net))  # fmt: skip
+    if config.lr_find and not run.resuming:  # the model is left as it was
+        recipekit.report.phase("learning-rate range test")
+        sweep = keras.optimizers.SGD(config.learning_rate, momentum=config.momentum,
+                                     nesterov=True)  # fmt: skip
+        found = recipekit.optimizers.lr_find(
+            model, pairs[: len(x_train)], y_train[positions[: len(x_train)]],
+            optimizer=sweep, batch_size=config.batch_size, min_lr=1e-5, max_lr=10.0,
+            seed=config.seed,
+        )  # fmt: skip
+        found.plot(os.path.join(out, "lr_find.png"))
+        print(f"suggested learning rate {found.suggestion:.3g} (steepest descent; "
+              f"minimum / 10: {found.minimum_over_10:.3g}); this run trains at "
+              f"{config.learning_rate:g} (--learning-rate)")  # fmt: skip
     recipekit.report.phase("training")
     start = time.perf_counter()
     model.fit(

@@ -32,6 +32,7 @@ def test_smoke_run_writes_metrics_and_a_loadable_model(load_recipe, tmp_path):
         lighting=0.1,
         label_smoothing=0.1,
         keep_best=1,
+        lr_find=True,
         data=str(path),
         depth=8,
         epochs=2,
@@ -51,6 +52,7 @@ def test_smoke_run_writes_metrics_and_a_loadable_model(load_recipe, tmp_path):
         metrics["ema_test_accuracy"]
     )
     assert os.path.exists(tmp_path / "run" / "curves.png")
+    assert os.path.getsize(tmp_path / "run" / "lr_find.png") > 10_000
     assert os.path.exists(tmp_path / "run" / "model_ema.keras")
     model = keras.saving.load_model(
         str(tmp_path / "run" / "model.keras"), safe_mode=True
