@@ -112,7 +112,8 @@ def lr_find(model, x, y=None, optimizer=None, min_lr=1e-7, max_lr=10.0,
         y: labels, with array inputs.
         optimizer: the optimizer to sweep with; default a copy of the model's.
             Its rate must be a float (not a schedule).
-        min_lr, max_lr: the sweep's first and last rates, 0 < min_lr < max_lr.
+        min_lr: the sweep's first rate, > 0.
+        max_lr: the sweep's last rate, > min_lr.
         steps: batches in the sweep, >= 2.
         batch_size: images per step, with array inputs.
         diverge: stop once the smoothed loss exceeds this many times its
