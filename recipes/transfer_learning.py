@@ -52,6 +52,7 @@ class Config:
     scenario: str = "auto"  # linear | finetune | deep | auto
     head_epochs: int = 5  # phase 1: the new head on the frozen backbone
     finetune_epochs: int = 5  # phase 2: fine-tuning at learning_rate / 10
+    layer_decay: float = 1.0  # phase 2: each layer at this x the rate above it (1: off)
     learning_rate: float = 1e-3  # Adam, phase 1
     l2: float = 1e-4  # linear probe penalty
     label_smoothing: float = 0.0  # target mass spread over all classes (0: off)
@@ -65,7 +66,8 @@ class Config:
 CHECKS = {"image_size": "[1, inf)", "head_epochs": "[0, inf)",
           "finetune_epochs": "[0, inf)", "train_images": "[0, inf)",
           "learning_rate": "(0, inf)", "l2": "[0, inf)",
-          "batch_size": "[1, inf)", "label_smoothing": "[0, 1)"}  # fmt: skip
+          "batch_size": "[1, inf)", "label_smoothing": "[0, 1)",
+          "layer_decay": "(0, 1]"}  # fmt: skip
 
 
 def parse_args(argv=None) -> Config:
@@ -156,8 +158,12 @@ def run_all(config: Config, run) -> dict:
     loss = "sparse_categorical_crossentropy"
     smoothed = recipekit.losses.SmoothedCrossentropy(config.label_smoothing)
 
-    def compile_and_fit(learning_rate, epochs):
+    def compile_and_fit(learning_rate, epochs, layer_decay=1.0):
         optimizer = keras.optimizers.Adam(learning_rate)
+        # Layer-wise decay: the head at the full rate, each layer below slower.
+        factors = recipekit.optimizers.layer_decay_factors(trainer, layer_decay)
+        if factors:
+            optimizer = recipekit.optimizers.RateFactors(optimizer, factors)
         trainer.compile(optimizer=optimizer, loss=smoothed, metrics=["accuracy"])
         model.compile("sgd", loss, metrics=["accuracy"])  # evaluated; no state
         if epochs:
@@ -195,7 +201,7 @@ def run_all(config: Config, run) -> dict:
             f"fine-tuning {len(unfrozen)} backbone layers (BatchNorm kept frozen)"
         )
         metrics["phases"]["finetune"] = compile_and_fit(
-            config.learning_rate / 10, config.finetune_epochs
+            config.learning_rate / 10, config.finetune_epochs, config.layer_decay
         )
 
     wall = time.perf_counter() - start

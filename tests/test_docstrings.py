@@ -61,6 +61,7 @@ RUNNABLE = [
     recipekit.run.save_model,
     optimizers.find_ema,
     optimizers.lr_find,
+    optimizers.layer_decay_factors,
     recipekit.losses.SmoothedCrossentropy,
     report.phase,
     report.table,

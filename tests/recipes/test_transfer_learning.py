@@ -15,6 +15,8 @@ def test_recipe_end_to_end_on_a_few_hundred_images(
         scenario=scenario,
         head_epochs=1,
         finetune_epochs=1,
+        layer_decay=0.8,
+        label_smoothing=0.1,
         train_images=0,
         out=str(tmp_path / scenario),
     )
