@@ -132,7 +132,7 @@ def test_color_flags_put_each_color_layer_after_the_device_images(load_recipe):
     recipe = load_recipe("cifar10_fast")
     config = recipe.parse_args(["--jitter", "0.4", "--tta-modes", "none", "ten_crop"])
     assert config.jitter == 0.4 and config.lighting == 0.0
-    assert config.tta_modes == ["none", "ten_crop"]
+    assert config.tta_modes == ("none", "ten_crop")
     images = np.random.default_rng(0).integers(0, 256, (20, 8, 8, 3), np.uint8)
     (jitter,) = recipe.color_layers(config, images)
     assert isinstance(jitter, recipekit.augment.ColorJitter)
