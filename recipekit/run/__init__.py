@@ -11,14 +11,13 @@ codes, is `recipekit_cli.command`: the library raises, the command prints.)
 """
 
 from recipekit._io import strict_json, write_json
+from recipekit.run._data_checks import check_translation, steps_per_epoch
 from recipekit.run._folder import (
     RunFolder,
     RunFolderError,
-    check_translation,
     one_process_only,
     resume_or_train,
     save_model,
-    steps_per_epoch,
 )
 from recipekit.run._seeds import over_seeds
 

@@ -11,6 +11,7 @@ import socket
 from recipekit._io import strict_json, write_json
 from recipekit.callbacks import BackupAndRestore, backup_epoch
 from recipekit.data import load_arrays
+from recipekit.run._data_checks import check_translation
 
 MARK = ".recipekit-run.json"  # this folder holds a recipekit run: whose, with what
 LOCK = ".recipekit-lock"  # held (flock) while a run writes here
@@ -393,27 +394,3 @@ def resume_or_train(recipe, config, train, *, free=("out", "force_resume"),
             print(f"{config.out} holds a finished run; nothing to do.")
             return run.finished
         return train(run)
-
-
-def check_translation(data, image_shape, pixels):
-    """Refuses images too small for the recipe's random translation (pad by
-    `pixels`, crop back), naming the data and the fix, before any model is
-    built (the layer underneath would name its own argument, not the data)."""
-    height, width = (int(d) for d in image_shape[:2])
-    if min(height, width) <= pixels:
-        raise ValueError(
-            f"{data!r} has {height}x{width} images; this recipe shifts them by up "
-            f"to {pixels} pixels (pad and crop), which needs images larger than "
-            f"{pixels}x{pixels}. Use larger images, or resize them on load "
-            "(recipekit.data.load_arrays(..., image_size=(32, 32)))."
-        )
-
-
-def steps_per_epoch(data, images, batch_size):
-    """Whole batches per epoch; an error naming `data` when there is none."""
-    if images // batch_size < 1:
-        raise ValueError(
-            f"{data!r} has {images} training images, fewer than one batch of "
-            f"{batch_size}; pass a smaller --batch-size."
-        )
-    return images // batch_size
