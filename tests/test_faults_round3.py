@@ -1,6 +1,7 @@
 """Round three of the fault probe (issue 37): one test per case, each failing on
 the code before it was fixed. Cases are named as the probe named them."""
 
+import json
 import os
 import time
 
@@ -302,6 +303,22 @@ def test_a_forced_resume_that_fails_leaves_the_original_command_working(tmp_path
         assert run.finished["accuracy"] == 0.5  # the mark now holds the new flags
 
 
+def test_a_hand_edited_mark_naming_unknown_settings_is_refused_by_name(tmp_path):
+    out = tmp_path / "run"
+    settings = {"depth": 8, "epochs": 3}
+    with recipekit.run.RunFolder(str(out), "cifar10_resnet", settings):
+        (out / "backup").mkdir()
+    mark = out / ".recipekit-run.json"
+    saved = json.loads(mark.read_text())
+    saved["config"].update(boundaries=[1, 2], weight_decay=0.1)
+    mark.write_text(json.dumps(saved))
+    with pytest.raises(recipekit.run.RunFolderError) as caught:
+        recipekit.run.RunFolder(str(out), "cifar10_resnet", settings).__enter__()
+    said = str(caught.value)
+    assert "names settings that cifar10_resnet does not have" in said
+    assert "(boundaries, weight_decay)" in said and "--boundaries" not in said
+
+
 def test_the_final_model_is_written_atomically_on_a_full_disk(full_disk):
     import keras
 
@@ -581,3 +598,14 @@ def test_a_misplaced_image_is_named_not_a_well_placed_one(tmp_path):
         recipekit.data.load_arrays(str(root), "train")
     with pytest.raises(ValueError, match=r"found 'stray\.png'"):
         recipekit.data.load_arrays(str(root / "train"))
+
+
+def test_a_log_that_is_not_a_terminal_gets_one_line_per_epoch(tiny_npz, tmp_path):
+    data = tiny_npz(64, 20)
+    done = run_recipe("cifar10_resnet", "--data", data, "--depth", "8",
+                      "--epochs", "2", "--batch-size", "32", "--out",
+                      str(tmp_path / "run"))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "\r" not in done.stdout and "\x1b[" not in done.stdout  # no progress bars
+    epochs = [line for line in done.stdout.splitlines() if " - loss: " in line]
+    assert len(epochs) == 2, done.stdout

@@ -183,18 +183,25 @@ class RunFolder:
                 f"{self.path!r} holds a run of {their_recipe}, not {self.recipe}; "
                 "pass another --out."
             )
+        unknown = sorted(set(their_config) - set(self.config))
         changed = [
             f"--{key.replace('_', '-')} {_show(self.config.get(key))} here, "
             f"{_show(their_config.get(key))} there"
-            for key in sorted(set(self.config) | set(their_config))
+            for key in sorted(self.config)
             if self.config.get(key) != their_config.get(key)
         ]
-        if not changed:
+        if not changed and not unknown:
             return
         trained = os.path.isdir(self.backup_dir) or os.path.exists(self.metrics_path)
         if not trained:  # a start that failed before its first backup binds nothing
             self._write_mark()
             return
+        if unknown:  # edited by hand, or written by another version
+            raise RunFolderError(
+                f"{mark!r} names settings that {self.recipe} does not have "
+                f"({', '.join(unknown)}): it was edited or written by another "
+                "version of recipekit. Pass another --out."
+            )
         summary = "; ".join(changed)
         done = os.path.exists(self.metrics_path) and not os.path.isdir(self.backup_dir)
         if done:
