@@ -41,11 +41,25 @@ def cpu_model_and_flags(cpuinfo="/proc/cpuinfo"):
     return model, flags
 
 
+def gpu():
+    """The NVIDIA GPUs' names and memory (`nvidia-smi`), or None without one."""
+    query = ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"]
+    try:
+        done = subprocess.run(query, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return "; ".join(done.stdout.split("\n")).strip("; ") or None
+
+
 def describe(cpuinfo="/proc/cpuinfo"):
-    """`"<CPU model>, <n> cores, bf16: <features>"` (`bf16: none` without them)."""
+    """`"<CPU model>, <n> cores, bf16: <features>"` (`bf16: none` without them),
+    then `"; GPU: <name, memory>"` where there is one."""
     model, flags = cpu_model_and_flags(cpuinfo)
     bf16 = " ".join(f for f in BF16_FLAGS if f in flags) or "none"
-    return f"{model}, {os.cpu_count()} cores, bf16: {bf16}"
+    card = gpu()
+    return f"{model}, {os.cpu_count()} cores, bf16: {bf16}" + (
+        f"; GPU: {card}" if card else ""
+    )
 
 
 def commit(folder=None):

@@ -121,19 +121,22 @@ def recipe_run(args, seed):
     if args.epochs:
         command += ["--epochs", str(args.epochs)]
     if args.variant == "sgd" and not args.epochs:
-        # airbench94's Lookahead and schedule (HISTORY.md, "Closing on airbench94")
+        # airbench94's own Lookahead and schedule
         command += ["--averaging", "lookahead", "--warmup", "0.23"]
         command += ["--final-lr", "0.07"]
+    kept = os.path.join(args.out, "recipe", f"seed{seed}.json")
+    if os.path.exists(kept):
+        with open(kept) as f:
+            return json.load(f)
     started = time.perf_counter()
-    if not os.path.exists(os.path.join(out, "metrics.json")):
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(f"recipe seed {seed} failed:\n{done.stderr[-3000:]}")
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"recipe seed {seed} failed:\n{done.stderr[-3000:]}")
     with open(os.path.join(out, "metrics.json")) as f:
         metrics = json.load(f)
     final = [k for k in metrics["accuracy"] if "logit" not in k][-1]
     modes = metrics["accuracy"][final]
-    return {
+    result = {
         "seed": seed,
         "val_acc": modes["none"],
         "tta_val_acc": modes["flip_translate"],
@@ -145,6 +148,8 @@ def recipe_run(args, seed):
         "process_s": round(time.perf_counter() - started, 1),
         "command": " ".join(command),
     }
+    _write(kept, result)
+    return result
 
 
 def steady(epoch_s):
@@ -178,6 +183,11 @@ def summarize(pairs):
             "s/epoch": mean_std([steady(r["train_epoch_s"]) for r in recipes]),
         },
         "time ratio recipe / peer": mean_std(ratios),
+        # The whole wait: each process from its command to its printed result.
+        "process_s": {
+            "peer": mean_std([p["process_s"] for p in peers]),
+            "recipe": mean_std([r["process_s"] for r in recipes]),
+        },
         "per seed ratio": [round(x, 3) for x in ratios],
     }
 
@@ -189,16 +199,16 @@ def table(summary, args):
     seeds = len(summary["seeds"])
     lines = [
         f"{args.variant} vs {PEER_SCRIPT[args.variant]}, {args.precision}, "
-        f"{seeds} seed(s) each, data {args.data}",
-        "| run | no TTA | TTA | TTA (logits) | s/epoch (steady) |",
-        "|---|---|---|---|---|",
+        f"{seeds} seed(s) each, data {args.data}, on {summary['machine']}",
+        "| run | no TTA | TTA | TTA (logits) | s/epoch (steady) | process s |",
+        "|---|---|---|---|---|---|",
     ]
     for name in ("peer", "recipe"):
         row = summary[name]
         logits = cell(row["TTA (logits)"]) if "TTA (logits)" in row else "(its TTA)"
         lines.append(
             f"| {name} | {cell(row['no TTA'])} | {cell(row['TTA'])} | {logits} | "
-            f"{cell(row['s/epoch'])} |"
+            f"{cell(row['s/epoch'])} | {cell(summary['process_s'][name])} |"
         )
     ratio = summary["time ratio recipe / peer"]
     lines.append(
@@ -232,7 +242,7 @@ def side_by_side(args, deadline=None):
         print(json.dumps({"recipe": args.variant, **recipe}), flush=True)
         pairs.append((peer, recipe))
         slowest = max(slowest, time.perf_counter() - started)
-    summary = summarize(pairs)
+    summary = {**summarize(pairs), "machine": machine.describe()}
     summary["runs"] = [{"peer": p, "recipe": r} for p, r in pairs]
     summary["table"] = table(summary, args)
     _write(os.path.join(args.out, "side_by_side.json"), summary)

@@ -38,6 +38,8 @@ def test_dry_run_runs_both_sides_and_prints_the_table(tmp_path):
     assert run["peer"]["bf16"] is False
     assert "--precision float32 --optimizer muon --seed 0" in run["recipe"]["command"]
     assert "| peer |" in result.stdout and "| recipe |" in result.stdout
+    assert "bf16:" in summary["machine"] and f"on {summary['machine']}" in result.stdout
+    assert run["recipe"]["process_s"] > 0
     # Finished runs are reused: a rerun starts no training.
     again = subprocess.run(command, capture_output=True, text=True, timeout=120,
                            env=env, cwd=tmp_path)  # fmt: skip
@@ -48,11 +50,12 @@ def test_dry_run_runs_both_sides_and_prints_the_table(tmp_path):
 def test_summary_pairs_by_seed_and_times_steady_epochs():
     def peer(seed, acc, epochs):
         return {"seed": seed, "val_acc": acc, "tta_val_acc": acc + 0.01,
-                "train_epoch_s": epochs}  # fmt: skip
+                "train_epoch_s": epochs, "process_s": sum(epochs) + 30}  # fmt: skip
 
     def recipe(seed, acc, epochs):
         return {"seed": seed, "val_acc": acc, "tta_val_acc": acc + 0.02,
-                "logit_tta_val_acc": acc + 0.03, "train_epoch_s": epochs}  # fmt: skip
+                "logit_tta_val_acc": acc + 0.03, "train_epoch_s": epochs,
+                "process_s": sum(epochs) + 10}  # fmt: skip
 
     pairs = [
         (peer(0, 0.90, [99.0, 10.0, 10.0]), recipe(0, 0.91, [50.0, 9.0, 9.0])),
@@ -66,6 +69,9 @@ def test_summary_pairs_by_seed_and_times_steady_epochs():
     # Steady epochs leave out epoch 1: 9/10 and 20/20.
     assert summary["per seed ratio"] == [0.9, 1.0]
     assert summary["time ratio recipe / peer"][0] == 0.95
+    # The whole wait, command to result: (149, 169) s and (78, 100) s.
+    assert summary["process_s"]["peer"] == (159.0, round(200**0.5, 4))
+    assert summary["process_s"]["recipe"] == (89.0, round(242**0.5, 4))
 
 
 def test_airbench94_epoch_times_come_from_its_running_total():
