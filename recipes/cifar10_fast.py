@@ -54,6 +54,9 @@ class Config:
     translate: int = 2  # pixels of reflect-padded random translation
     jitter: float = 0.0  # color-jitter strength (brightness/contrast/saturation)
     lighting: float = 0.0  # PCA lighting alpha std (AlexNet: 0.1), PCA fit on train
+    mixup: float = 0.0  # MixUp's Beta alpha (timm: 0.8); 0: off
+    cutmix: float = 0.0  # CutMix's Beta alpha (timm: 1.0); 0: off
+    mix_switch: float = 0.5  # with both on: the chance an image takes CutMix
     optimizer: str = "sgd"  # "muon": airbench94_muon's (see MUON below)
     averaging: str = "ema"  # "ema" | "lookahead" (airbench94's) | "none"
     ema_decay: float = 0.98  # EMA of the weights per step (0: no averaging)
@@ -83,6 +86,7 @@ MUON = {"optimizer": "muon", "epochs": 8, "batch_size": 2000, "averaging": "none
 CHECKS = dict(epochs="[1, inf)", batch_size="[1, inf)", seeds="[1, inf)",
               label_smoothing="[0, 1)", warmup="(0, 1)", final_lr="[0, 1]",
               ema_decay="[0, 1)", jitter="[0, inf)", lighting="[0, inf)",
+              mixup="[0, inf)", cutmix="[0, inf)", mix_switch="[0, 1]",
               lookahead_period="[1, inf)", ema_start_epoch="[0, inf)",
               whitening_images="[1, inf)",
               whitening_bias_epochs="[0, inf)")  # fmt: skip
@@ -181,9 +185,11 @@ def train(config: Config, run) -> dict:
             len(x_train), x_train.shape[1:], images=x_train, flip=config.flip,
             translate=config.translate, seed=config.seed, name="training_set",
         )  # fmt: skip
+        mixing = config.mixup or config.cutmix  # partners mixed in on the device
         model = data.training_model(
-            net, *color_layers(config, x_train), name="fast_cifar_training"
-        )
+            net, *color_layers(config, x_train), name="fast_cifar_training",
+            mixed=bool(mixing),
+        )  # fmt: skip
         c = config
         if muon:  # airbench94_muon's; see MUON above
             optimizer = recipekit.models.fast_cifar_muon(
@@ -223,6 +229,13 @@ def train(config: Config, run) -> dict:
     positions, inputs = recipekit.data.epoch_indices(
         len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
     )
+    targets = one_hot[positions]
+    if mixing:  # soft targets; the draws of epoch e depend on (seed, e) only
+        mix = recipekit.augment.MixUpCutMix(
+            classes, config.mixup, config.cutmix, config.mix_switch
+        )
+        inputs, targets = mix.device_inputs(
+            inputs, y_train, x_train.shape[1:3], config.seed)  # fmt: skip
     # Backs up each epoch whole (a kill mid-write keeps the last one) and
     # stops at the first non-finite loss, keeping the last good backup.
     backup = recipekit.callbacks.BackupAndRestore(
@@ -241,7 +254,7 @@ def train(config: Config, run) -> dict:
         callbacks.append(recipekit.callbacks.StopWhiteningBias(c.whitening_bias_epochs))
     recipekit.report.phase("training")
     start = time.perf_counter()
-    model.fit(inputs, one_hot[positions], config.batch_size, config.epochs,
+    model.fit(inputs, targets, config.batch_size, config.epochs,
               callbacks=callbacks, steps_per_epoch=steps, shuffle=False,
               verbose=recipekit.report.fit_verbosity())  # fmt: skip
     if backup.stopped:

@@ -15,6 +15,7 @@ from recipekit.augment._color_jitter_layer import ColorJitter
 from recipekit.augment._crop import pad_random_crop
 from recipekit.augment._flip import alternating_flip, random_flip
 from recipekit.augment._lighting import IMAGENET_PCA, fit_pca_lighting, pca_lighting
+from recipekit.augment._mixing import MixUpCutMix
 from recipekit.augment._pca_lighting_layer import PCALighting
 from recipekit.augment._policy import Policy, cifar_policy, imagenet_policy
 from recipekit.augment._preview import preview
@@ -29,6 +30,7 @@ _TF_DATA = {"albumentations_map": "_albumentations"}
 __all__ = [
     "IMAGENET_PCA",
     "ColorJitter",
+    "MixUpCutMix",
     "PCALighting",
     "Policy",
     "RandomPadCrop",

@@ -6,7 +6,7 @@ from keras import ops
 
 from recipekit._checks import is_integer
 from recipekit._limits import memory_budget
-from recipekit.augment import translate
+from recipekit.augment import MixUpCutMix, translate
 
 FLIPS = ("alternating", "random", "none")
 
@@ -67,7 +67,9 @@ class DeviceImages(keras.layers.Layer):
             initial values has no uint8; the same memory, the same outputs.
 
     Call arguments:
-        inputs: int32 `(batch, 2)`: the image index and the 0-based epoch.
+        inputs: int32 `(batch, 2)`: the image index and the 0-based epoch;
+            or `(batch, 8)` from `recipekit.augment.MixUpCutMix.device_inputs`,
+            whose partners, weights and boxes the layer mixes in (training).
         training: augment when True.
 
     Examples:
@@ -169,11 +171,24 @@ class DeviceImages(keras.layers.Layer):
     def call(self, inputs, training=False):
         inputs = ops.cast(inputs, "int32")
         index, epoch = inputs[:, 0], inputs[:, 1]
+        if not training:
+            return ops.cast(self._gather(index), self.compute_dtype)
+        images = self._augmented(index, epoch)
+        if inputs.shape[-1] == len(MixUpCutMix.DEVICE_COLUMNS):  # mixing's columns
+            partner = self._augmented(inputs[:, 2], epoch)
+            weight, box = inputs[:, 3], inputs[:, 4:]
+            images = MixUpCutMix.mix_images(images, partner, weight, box)
+        return ops.cast(images, self.compute_dtype)
+
+    def _gather(self, index):
         images = ops.take(self.images, index, axis=0)  # uint8 until the end
         if self.pack:
             images = unpack_pixels(images, self._pixels, self.image_shape)
-        if not training:
-            return ops.cast(images, self.compute_dtype)
+        return images
+
+    def _augmented(self, index, epoch):
+        """The images at `index`, flipped and translated for `epoch`."""
+        images = self._gather(index)
         if self.flip == "alternating":
             coin = ops.take(self.coins, index, axis=0)
             mirror = ops.not_equal(coin, ops.mod(epoch, 2))
@@ -190,7 +205,7 @@ class DeviceImages(keras.layers.Layer):
                 [ops.mod(self._draw(index, epoch, k), span) for k in (1, 2)], axis=1
             )
             images = translate(images, self.translate, offsets=offsets)
-        return ops.cast(images, self.compute_dtype)
+        return images
 
     def _draw(self, index, epoch, stream):
         """31 random bits per image, keyed by (seed, epoch, image, stream)."""
@@ -200,11 +215,14 @@ class DeviceImages(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *self.image_shape)
 
-    def training_model(self, net, *augmentations, name="training"):
+    def training_model(self, net, *augmentations, name="training", mixed=False):
         """The model `fit` trains: `(index, epoch)` pairs -> this layer ->
         `augmentations` (e.g. `ColorJitter`, `PCALighting`) -> `net`.
 
         It shares `net`'s weights; evaluate, save and snapshot `net` itself.
+        With `mixed=True` it takes the 8 columns of
+        `recipekit.augment.MixUpCutMix.device_inputs` instead, and trains on
+        the soft targets that gives.
 
         Examples:
 
@@ -214,7 +232,8 @@ class DeviceImages(keras.layers.Layer):
         >>> layer.training_model(net).input_shape
         (None, 2)
         """
-        inputs = keras.Input((2,), dtype="int32", name="index_epoch")
+        columns = len(MixUpCutMix.DEVICE_COLUMNS) if mixed else 2
+        inputs = keras.Input((columns,), dtype="int32", name="index_epoch")
         x = self(inputs)
         for layer in augmentations:
             x = layer(x)

@@ -13,6 +13,7 @@ def pipeline(
     *,
     training=False,
     augment=None,
+    mix=None,
     seed=None,
     shuffle_buffer=None,
     cache=True,
@@ -34,6 +35,11 @@ def pipeline(
         training: shuffle (reshuffled every epoch) and augment when True.
         augment: a batch transform `augment(images, seed=None) -> images`, such
             as `recipekit.augment.cifar_policy()`; used only when `training`.
+        mix: a batch transform of images and labels, `mix(images, labels,
+            seed=None) -> (images, targets)`, such as
+            `recipekit.augment.MixUpCutMix`; applied after `augment`, only
+            when `training`. The labels become float32 soft targets: train
+            with a loss that takes them.
         seed: makes shuffling and augmentation repeat exactly. Each batch gets
             its own augmentation seed, new every epoch.
         shuffle_buffer: shuffle buffer size; default: the whole dataset when its
@@ -54,7 +60,8 @@ def pipeline(
             `epochs` (training had finished) gives an empty stream.
 
     Returns:
-        A batched `tf.data.Dataset` of `(float32 images, int64 labels)`.
+        A batched `tf.data.Dataset` of `(float32 images, int64 labels)`
+        (float32 soft targets with `mix`).
 
     Examples:
 
@@ -75,6 +82,16 @@ def pipeline(
             "Argument `augment` must be a callable batch transform. Received: "
             f"augment={augment!r}"
         )
+    if mix is not None and not callable(mix):
+        raise TypeError(
+            "Argument `mix` must be a callable `mix(images, labels, seed)`. "
+            f"Received: mix={mix!r}"
+        )
+    if mix is not None and not training and epochs is None:
+        raise ValueError(
+            "Argument `mix` is applied to training batches only; pass "
+            "training=True to train, or drop `mix`."
+        )
     if augment is not None and not training and epochs is None:
         raise ValueError(
             "Argument `augment` is applied to training batches only, and "
@@ -92,9 +109,8 @@ def pipeline(
             "be left. Pass a smaller batch size."
         )
     if epochs is not None:
-        return _all_epochs(
-            dataset, batch_size, augment, seed, shuffle_buffer, epochs, start_epoch
-        )
+        return _all_epochs(dataset, batch_size, (augment, mix), seed, shuffle_buffer,
+                           epochs, start_epoch)  # fmt: skip
     fits, buffer = memory_plan(dataset)
     if cache and fits:
         dataset = dataset.cache()
@@ -107,17 +123,18 @@ def pipeline(
     dataset = dataset.batch(
         batch_size, drop_remainder=drop_remainder, num_parallel_calls=tf.data.AUTOTUNE
     )
-    if training and augment is not None:
+    if training and (augment is not None or mix is not None):
         if seed is None:
             dataset = dataset.map(
-                lambda x, y: (augment(x), y), num_parallel_calls=tf.data.AUTOTUNE
+                lambda x, y: _transform(augment, mix, x, y, None),
+                num_parallel_calls=tf.data.AUTOTUNE,
             )
         else:
             seeds = tf.data.Dataset.random(
                 seed=seed + 1, rerandomize_each_iteration=True
             ).batch(2)
             dataset = tf.data.Dataset.zip(dataset, seeds).map(
-                lambda batch, s: (augment(batch[0], seed=s), batch[1]),
+                lambda batch, s: _transform(augment, mix, *batch, s),
                 num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=True,
             )
@@ -127,9 +144,21 @@ def pipeline(
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _all_epochs(dataset, batch_size, augment, seed, shuffle_buffer, epochs, start):
+def _transform(augment, mix, images, labels, seed):
+    """`augment` then `mix` on one batch, both seeded by `seed` (each draws
+    from its own stream of it)."""
+    if augment is not None:
+        images = augment(images) if seed is None else augment(images, seed=seed)
+    if mix is not None:
+        images, labels = mix(images, labels) if seed is None else mix(
+            images, labels, seed=seed)  # fmt: skip
+    return images, labels
+
+
+def _all_epochs(dataset, batch_size, transforms, seed, shuffle_buffer, epochs, start):
     """Every epoch in one stream, resumable at any epoch, seeded by position."""
     tf = tensorflow("recipekit.data.pipeline")
+    augment, mix = transforms
 
     if not is_integer(seed):
         raise ValueError(
@@ -158,9 +187,8 @@ def _all_epochs(dataset, batch_size, augment, seed, shuffle_buffer, epochs, star
     dataset = dataset.enumerate().skip(start * steps)
 
     def augment_batch(step, batch):
-        x, y = batch
-        if augment is not None:
-            x = augment(x, seed=tf.stack([tf.constant(seed, tf.int64), step]))
+        where = tf.stack([tf.constant(seed, tf.int64), step])
+        x, y = _transform(augment, mix, *batch, where)
         return tf.cast(x, tf.float32), y
 
     dataset = dataset.map(

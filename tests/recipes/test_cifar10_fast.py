@@ -251,3 +251,25 @@ def test_seeds_runs_each_seed_and_reports_mean_and_std(load_recipe, tiny_npz, tm
         assert json.load(f) == json.loads(json.dumps(summary))
     with pytest.raises(SystemExit):
         recipe.parse_args(["--seeds", "0"])
+
+
+def test_mixup_and_cutmix_train_on_the_device_with_soft_targets(
+    load_recipe, tiny_npz, tmp_path
+):
+    recipe = load_recipe("cifar10_fast")
+    flags = ["--mixup", "0.8", "--cutmix", "1.0", "--mix-switch", "0.3"]
+    config = recipe.parse_args(flags)
+    assert (config.mixup, config.cutmix, config.mix_switch) == (0.8, 1.0, 0.3)
+    with pytest.raises(SystemExit):
+        recipe.parse_args(["--mix-switch", "1.5"])
+    common = dict(data=tiny_npz(96, 30, 3), epochs=2, batch_size=32,
+                  whitening_images=50, tta_modes=("none",))  # fmt: skip
+    mixed = recipe.main(dataclasses.replace(
+        config, **common, out=str(tmp_path / "mixed")))  # fmt: skip
+    recipe.main(dataclasses.replace(
+        recipe.Config(), **common, out=str(tmp_path / "plain")))  # fmt: skip
+    assert 0 <= mixed["test_accuracy"] <= 1 and len(mixed["epoch_times_s"]) == 2
+    log = (tmp_path / "mixed" / "log.csv").read_text().splitlines()
+    loss = [float(row.split(",")[log[0].split(",").index("loss")]) for row in log[1:]]
+    plain_log = (tmp_path / "plain" / "log.csv").read_text().splitlines()
+    assert log[1:] != plain_log[1:] and all(np.isfinite(loss))  # mixing changed it
