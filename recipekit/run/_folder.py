@@ -184,12 +184,10 @@ class RunFolder:
                 "pass another --out."
             )
         unknown = sorted(set(their_config) - set(self.config))
-        changed = [
-            f"--{key.replace('_', '-')} {_show(self.config.get(key))} here, "
-            f"{_show(their_config.get(key))} there"
-            for key in sorted(self.config)
-            if self.config.get(key) != their_config.get(key)
-        ]
+        changed = [f"--{key.replace('_', '-')} {_show(value)} here, "
+                   f"{_show(their_config.get(key))} there"
+                   for key, value in sorted(self.config.items())
+                   if value != their_config.get(key)]  # fmt: skip
         if not changed and not unknown:
             return
         trained = os.path.isdir(self.backup_dir) or os.path.exists(self.metrics_path)
@@ -197,14 +195,12 @@ class RunFolder:
             self._write_mark()
             return
         if unknown:  # edited by hand, or written by another version
-            raise RunFolderError(
-                f"{mark!r} names settings that {self.recipe} does not have "
-                f"({', '.join(unknown)}): it was edited or written by another "
-                "version of recipekit. Pass another --out."
-            )
+            shown = ", ".join(unknown)
+            raise RunFolderError(f"{mark!r} names settings that {self.recipe} does "
+                                 f"not have ({shown}): it was edited or written by "
+                                 "another version. Pass another --out.")  # fmt: skip
         summary = "; ".join(changed)
-        done = os.path.exists(self.metrics_path) and not os.path.isdir(self.backup_dir)
-        if done:
+        if os.path.exists(self.metrics_path) and not os.path.isdir(self.backup_dir):
             raise RunFolderError(
                 f"{self.path!r} holds a finished run of {self.recipe} with other "
                 f"settings: {summary}. Pass another --out."
