@@ -40,6 +40,9 @@ class Config:
     label_smoothing: float = 0.0  # target mass spread over all classes (0: off)
     jitter: float = 0.0  # color-jitter strength for brightness/contrast/saturation
     lighting: float = 0.0  # PCA lighting alpha_std (AlexNet: 0.1), PCA fit on train
+    mixup: float = 0.0  # MixUp's Beta alpha (timm: 0.8); 0: off
+    cutmix: float = 0.0  # CutMix's Beta alpha (timm: 1.0); 0: off
+    mix_switch: float = 0.5  # with both on: the chance an image takes CutMix
     ema_decay: float = 0.999  # EMA of the weights per step (0: off); val_* use it
     polyak_from: float = 0.0  # instead: running mean from this fraction (SWA)
     tta_modes: tuple = ("none", "flip", "ten_crop")  # test-time augmentation modes
@@ -61,6 +64,7 @@ def parse_args(argv=None) -> Config:
     checks.update(lighting="[0, inf)", ema_decay="[0, 1)", polyak_from="[0, 1)")
     checks.update(stop_epoch="[0, inf)", warmup_epochs="[0, inf)")
     checks.update(label_smoothing="[0, 1)", keep_best="[0, inf)")
+    checks.update(mixup="[0, inf)", cutmix="[0, inf)", mix_switch="[0, 1]")
     parser = recipekit_cli.config_parser(
         __doc__, Config, quick="10 epochs on the embedded sample", checks=checks,
         choices={"precision": ("float32", "mixed_float16", "mixed_bfloat16"),
@@ -123,6 +127,15 @@ def train(config: Config, run, chief) -> dict:
     positions, pairs = recipekit.data.epoch_indices(
         len(x_train), config.batch_size, config.epochs, config.seed, start_epoch
     )
+    targets = y_train[positions]
+    mixing = bool(config.mixup or config.cutmix)  # soft targets, mixed on the device
+    if mixing:  # the draws of epoch e depend on (seed, e) only
+        mix = recipekit.augment.MixUpCutMix(
+            len(class_names), config.mixup, config.cutmix, config.mix_switch
+        )
+        pairs, targets = mix.device_inputs(
+            pairs, y_train, x_train.shape[1:3], config.seed
+        )
     pca = recipekit.augment.fit_pca_lighting(x_train) if config.lighting else None
     print(f"{len(x_train)} training and {len(x_test)} test images, "
           f"{len(class_names)} classes; augmented on the device")  # fmt: skip
@@ -155,7 +168,9 @@ def train(config: Config, run, chief) -> dict:
             )
         # Trained on logits: the same stable loss on every backend
         # (recipekit.models.logits_model says why).
-        model = images.training_model(recipekit.models.logits_model(net), *color)
+        model = images.training_model(
+            recipekit.models.logits_model(net), *color, mixed=mixing
+        )
         schedule = recipekit.optimizers.StepDecay.at_fractions(
             config.learning_rate,
             config.epochs,
@@ -209,7 +224,7 @@ def train(config: Config, run, chief) -> dict:
         sweep = keras.optimizers.SGD(config.learning_rate, momentum=config.momentum,
                                      nesterov=True)  # fmt: skip
         found = recipekit.optimizers.lr_find(
-            model, pairs[: len(x_train)], y_train[positions[: len(x_train)]],
+            model, pairs[: len(x_train)], targets[: len(x_train)],
             optimizer=sweep, batch_size=config.batch_size, min_lr=1e-5, max_lr=10.0,
             seed=config.seed,
         )  # fmt: skip
@@ -220,9 +235,7 @@ def train(config: Config, run, chief) -> dict:
     recipekit.report.phase("training")
     start = time.perf_counter()
     model.fit(
-        **recipekit.distribute.fit_data(
-            pairs, y_train[positions], config.batch_size, strategy
-        ),
+        **recipekit.distribute.fit_data(pairs, targets, config.batch_size, strategy),
         epochs=config.stop_epoch or config.epochs,
         steps_per_epoch=steps,
         callbacks=callbacks,

@@ -175,3 +175,14 @@ def test_polyak_averages_recompute_batch_norm_and_are_saved(
         recipe.parse_args(["--polyak-from", "0.5", "--ema-decay", "0.9"])
     with pytest.raises(SystemExit):
         recipe.parse_args(["--polyak-from", "1"])
+
+
+def test_mixup_and_cutmix_flags_train_on_soft_targets(load_recipe, tiny_npz, tmp_path):
+    recipe = load_recipe("cifar10_resnet")
+    config = recipe.parse_args(["--mixup", "0.2", "--cutmix", "1.0"])
+    assert (config.mixup, config.cutmix, config.mix_switch) == (0.2, 1.0, 0.5)
+    config = dataclasses.replace(config, data=tiny_npz(64, 20, 3), depth=8, epochs=2,
+                                 batch_size=32, tta_modes=("none",),
+                                 out=str(tmp_path / "run"))  # fmt: skip
+    metrics = recipe.main(config)
+    assert 0 <= metrics["test_accuracy"] <= 1 and len(metrics["epoch_times_s"]) == 2
