@@ -58,6 +58,7 @@ class Experiment:
     # one with the best `select` (a validation metric) is used for every seed.
     sweep: dict = dataclasses.field(default_factory=dict)
     select: list = dataclasses.field(default_factory=list)
+    error: bool = False  # the metrics hold test errors: shown as 100 - error
 
 
 # The workhorse: the fast net (recipes/cifar10_fast.py, SGD, 10 epochs: the
@@ -460,7 +461,8 @@ def measure(args, experiment):
         while True:
             results, commands, wall = one_seed(args, experiment, runs, chosen, seed)
             for arm, run, path in experiment.arms:
-                values[arm].append(100 * dig(results[run], path))
+                value = 100 * dig(results[run], path)
+                values[arm].append(100 - value if experiment.error else value)
             result["commands"].update(commands)
             result["wall_s"] += wall
             result["seeds"].append(seed)
