@@ -35,6 +35,7 @@ import tempfile
 import time
 
 import machine
+import peer_side_by_side  # beside this script (its folder is on the path)
 
 # Several processes share the card (this one, each recipe run, each peer run):
 # JAX takes memory as it needs it instead of 75% of the card at its start, and
@@ -77,8 +78,6 @@ def prepare(source):
 
 def side_by_side(args, work, variant, deadline):
     """A variant of the fast recipe beside its own peer, seed by seed, on this card."""
-    import peer_side_by_side  # beside this script (its folder is on the path)
-
     on_gpu = machine.gpu() is not None
     options = peer_side_by_side.parser().parse_args(["--variant", variant])
     options.data = peer_side_by_side.SAMPLE if args.dry_run else args.data
@@ -93,14 +92,6 @@ def side_by_side(args, work, variant, deadline):
     return result
 
 
-def _write_summary(summary, out):
-    """Written after every stage: a call cut short still returns what it did."""
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "summary.json.tmp"), "w") as f:
-        json.dump(summary, f, indent=2)
-    os.replace(os.path.join(out, "summary.json.tmp"), os.path.join(out, "summary.json"))
-
-
 def versions():
     import keras
 
@@ -113,6 +104,7 @@ def versions():
 
 
 def run(args):
+    """Written after every variant: a call cut short still returns what it did."""
     start = time.perf_counter()
     deadline = start + args.budget_s
     summary = {"machine": machine.describe(), **versions(), "data": args.data}
@@ -126,11 +118,11 @@ def run(args):
             summary[f"side_by_side_{variant}"] = side_by_side(
                 args, work, variant, deadline
             )
-            _write_summary(summary, args.out)
+            machine.write_json(os.path.join(args.out, "summary.json"), summary)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         summary["total_s"] = round(time.perf_counter() - start, 1)
-        _write_summary(summary, args.out)
+        machine.write_json(os.path.join(args.out, "summary.json"), summary)
     print(json.dumps(summary, indent=2))
     return 0
 

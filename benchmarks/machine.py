@@ -78,6 +78,14 @@ def commit(folder=None):
                    else "")  # fmt: skip
 
 
+def write_json(path, value):
+    """Writes `value` to `path` whole or not at all (a temporary file, renamed)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(value, f, indent=2)
+    os.replace(path + ".tmp", path)
+
+
 def record(benchmark, measurement, folder=RESULTS, echo=True):
     """Appends `measurement` (a dict) as one JSON line to
     `folder/<benchmark>.jsonl`, with the benchmark, commit, command, machine and

@@ -106,7 +106,7 @@ def peer_run(args, seed):
         result["train_epoch_s"] = _table_epoch_seconds(done.stdout)
     result["process_s"] = round(time.perf_counter() - started, 1)
     result["seed"] = seed
-    _write(path, result)
+    machine.write_json(path, result)
     return result
 
 
@@ -148,7 +148,7 @@ def recipe_run(args, seed):
         "process_s": round(time.perf_counter() - started, 1),
         "command": " ".join(command),
     }
-    _write(kept, result)
+    machine.write_json(kept, result)
     return result
 
 
@@ -218,13 +218,6 @@ def table(summary, args):
     return "\n".join(lines)
 
 
-def _write(path, value):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-        json.dump(value, f, indent=2)
-    os.replace(path + ".tmp", path)
-
-
 def side_by_side(args, deadline=None):
     """Alternates peer and recipe seed by seed; returns the summary.
 
@@ -245,7 +238,7 @@ def side_by_side(args, deadline=None):
     summary = {**summarize(pairs), "machine": machine.describe()}
     summary["runs"] = [{"peer": p, "recipe": r} for p, r in pairs]
     summary["table"] = table(summary, args)
-    _write(os.path.join(args.out, "side_by_side.json"), summary)
+    machine.write_json(os.path.join(args.out, "side_by_side.json"), summary)
     print(summary["table"], flush=True)
     return summary
 

@@ -142,6 +142,7 @@ class MixUpCutMix:
         inputs = np.zeros((len(pairs), len(DEVICE_COLUMNS)), np.int32)
         inputs[:, :2] = pairs
         targets = np.zeros((len(pairs), self.num_classes), np.float32)
+        eye = np.eye(self.num_classes, dtype=np.float32)
         for epoch in np.unique(pairs[:, 1]):
             rows = np.flatnonzero(pairs[:, 1] == epoch)
             rng = np.random.default_rng([int(seed), int(epoch), _STREAM])
@@ -150,7 +151,6 @@ class MixUpCutMix:
             weight, box = self.draws(rng, len(rows), height, width)
             inputs[rows, 2], inputs[rows, 3], inputs[rows, 4:] = partner, weight, box
             own = weight_of_own(np, weight, box, height, width)[:, None]
-            eye = np.eye(self.num_classes, dtype=np.float32)
             targets[rows] = own * eye[labels[index]] + (1 - own) * eye[labels[partner]]
         return inputs, targets
 
