@@ -115,3 +115,35 @@ def fresh_seed(ops):
     import tensorflow as tf
 
     return tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32)
+
+
+def gamma(ops, key, shape, alpha, tries=8):
+    """float32 Gamma(alpha, 1) draws (Marsaglia and Tsang, 2000), `alpha` a
+    Python float > 0. Each element takes the first of `tries` candidates that
+    passes the test (each passes with probability above 0.95), else the mean;
+    for alpha < 1, Gamma(alpha + 1) times U ** (1 / alpha)."""
+    boost = alpha < 1
+    a = alpha + 1.0 if boost else alpha
+    d = a - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    out = None
+    accepted = None
+    for attempt in range(tries):
+        trial = subkey(ops, key, attempt)
+        z = normal(ops, subkey(ops, trial, 0), shape)
+        u = uniform(ops, subkey(ops, trial, 1), shape)
+        v = (1.0 + c * z) ** 3
+        positive = v > 0
+        v_safe = ops.where(positive, v, 1.0)
+        test = ops.log(1.0 - u) < 0.5 * z * z + d - d * v_safe + d * ops.log(v_safe)
+        ok = ops.logical_and(positive, test)
+        value = d * v_safe
+        if out is None:
+            out, accepted = ops.where(ok, value, a), ok
+        else:
+            out = ops.where(ops.logical_and(ok, ops.logical_not(accepted)), value, out)
+            accepted = ops.logical_or(accepted, ok)
+    if boost:
+        u = uniform(ops, subkey(ops, key, tries), shape)
+        out = out * ops.power(1.0 - u, 1.0 / alpha)
+    return out

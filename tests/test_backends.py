@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Makes `import tensorflow` fail in the child, as on a machine without it.
@@ -36,6 +38,7 @@ def run_without_tensorflow(tmp_path, code):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.needs_jax
 def test_the_jax_path_runs_with_tensorflow_blocked(tmp_path):
     report = run_without_tensorflow(
         tmp_path,
@@ -88,6 +91,7 @@ def test_the_jax_path_runs_with_tensorflow_blocked(tmp_path):
     }
 
 
+@pytest.mark.needs_jax
 def test_augmentation_runs_without_tensorflow_and_tf_data_says_what_to_install(
     tmp_path,
 ):
@@ -124,6 +128,7 @@ def test_augmentation_runs_without_tensorflow_and_tf_data_says_what_to_install(
     assert "recipekit.data.pipeline" in report["error"]
 
 
+@pytest.mark.needs_jax
 def test_a_model_saved_here_predicts_the_same_on_jax_and_torch(tmp_path):
     import keras
     import numpy as np

@@ -47,6 +47,13 @@ LAYERS = {
         (6, 6), seed=1), image(), False),
     "ColorJitter": (lambda: recipekit.augment.ColorJitter(seed=1), image(), False),
     "PCALighting": (lambda: recipekit.augment.PCALighting(seed=1), image(), False),
+    "RandomErasing": (lambda: recipekit.augment.RandomErasing(1.0, seed=1),
+                      image(), False),
+    "Cutout": (lambda: recipekit.augment.Cutout(3, seed=1), image(), False),
+    "RandAugment": (lambda: recipekit.augment.RandAugment(seed=1), image(), False),
+    "TrivialAugmentWide": (lambda: recipekit.augment.TrivialAugmentWide(seed=1),
+                           image(), False),
+    "AugMix": (lambda: recipekit.augment.AugMix(seed=1), image(), False),
 }  # fmt: skip
 
 OTHERS = {

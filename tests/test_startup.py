@@ -93,6 +93,7 @@ def _python(code, **env):
                           text=True, env=environ, timeout=300)  # fmt: skip
 
 
+@pytest.mark.needs_jax
 def test_import_recipekit_does_nothing_but_import():
     # No TensorFlow under JAX, no environment change, no stderr capture: a
     # line written to fd 2 during the import goes straight through.

@@ -10,9 +10,13 @@ tf.data path for albumentations pipelines and imports TensorFlow when used.
 import importlib
 
 from recipekit._tensorflow import tensorflow
+from recipekit.augment._auto import aug_mix, rand_augment, trivial_augment
+from recipekit.augment._auto_layers import AugMix, RandAugment, TrivialAugmentWide
 from recipekit.augment._color import color_jitter
 from recipekit.augment._color_jitter_layer import ColorJitter
 from recipekit.augment._crop import pad_random_crop
+from recipekit.augment._erasing import cutout, random_erasing
+from recipekit.augment._erasing_layers import Cutout, RandomErasing
 from recipekit.augment._flip import alternating_flip, random_flip
 from recipekit.augment._lighting import IMAGENET_PCA, fit_pca_lighting, pca_lighting
 from recipekit.augment._mixing import MixUpCutMix
@@ -29,24 +33,34 @@ _TF_DATA = {"albumentations_map": "_albumentations"}
 
 __all__ = [
     "IMAGENET_PCA",
+    "AugMix",
     "ColorJitter",
+    "Cutout",
     "MixUpCutMix",
     "PCALighting",
     "Policy",
+    "RandAugment",
     "RandomPadCrop",
+    "RandomErasing",
     "RandomResizedCrop",
+    "TrivialAugmentWide",
     "albumentations_map",
     "alternating_flip",
+    "aug_mix",
     "cifar_policy",
     "color_jitter",
+    "cutout",
     "fit_pca_lighting",
     "imagenet_policy",
     "pad_random_crop",
     "pca_lighting",
     "preview",
+    "rand_augment",
+    "random_erasing",
     "random_flip",
     "random_resized_crop",
     "translate",
+    "trivial_augment",
 ]
 
 

@@ -18,6 +18,7 @@ from recipekit.augment._images import (
 )
 from recipekit.augment._lighting import IMAGENET_PCA, check_pca, lighting_unit
 from recipekit.augment._pca_lighting_layer import PCALighting
+from recipekit.augment._pixel_steps import PixelSteps
 from recipekit.augment._random_pad_crop_layer import RandomPadCrop
 from recipekit.augment._random_resized_crop_layer import RandomResizedCrop
 from recipekit.augment._resized_crop import (
@@ -38,11 +39,25 @@ class Policy:
     gives the same policy as Keras layers, to put inside a model.
     """
 
-    def __init__(self, name, config, geometric, color, layers, jit_compile=True):
+    def __init__(
+        self,
+        name,
+        config,
+        geometric,
+        color,
+        layers,
+        jit_compile=True,
+        auto=None,
+        erase=None,
+    ):
         self.name = name
         self.config = config
         self._geometric = geometric  # [(op(ops, images, key), ...)]
-        self._color = color  # op(ops, [0, 1] floats, key) or None
+        # Pixel-value steps, each op(ops, [0, 1] floats, key) or None: an
+        # automatic policy, then color, then erasing (as timm orders them).
+        self._auto = auto
+        self._color = color
+        self._erase = erase
         self._layers = layers
         self.value_range = config["value_range"]
         self.output_size = config.get("size")
@@ -53,11 +68,16 @@ class Policy:
         """The policy on `images` with the namespace `ops` and an int32 `key`."""
         for stream, op in enumerate(self._geometric):
             images = op(ops, images, _random.subkey(ops, key, stream))
-        if self._color is not None:
-            x, restore = to_unit(ops, images, self.value_range)
-            stream = len(self._geometric)
-            images = restore(self._color(ops, x, _random.subkey(ops, key, stream)))
-        return images
+        # Streams after the geometric ones: color first, so that adding a
+        # step keeps the draws of the policies that lack it.
+        steps = [(1, self._auto), (0, self._color), (2, self._erase)]
+        steps = [(stream, op) for stream, op in steps if op is not None]
+        if not steps:
+            return images
+        x, restore = to_unit(ops, images, self.value_range)
+        for stream, op in steps:
+            x = op(ops, x, _random.subkey(ops, key, len(self._geometric) + stream))
+        return restore(x)
 
     def as_layers(self, seed=None):
         """The same policy as a serializable `keras.Sequential` of layers.
@@ -173,6 +193,9 @@ def cifar_policy(
     pca=None,
     value_range=(0, 255),
     jit_compile=True,
+    auto=None,
+    erasing=0.0,
+    cutout=0,
 ):
     """The CIFAR augmentation: pad-and-crop, flip, optional jitter and lighting.
 
@@ -197,6 +220,13 @@ def cifar_policy(
             default, as in Keras's own layers) or `(0, 1)`.
         jit_compile: compile the policy with XLA on the tf.data path (5.3x
             faster on CPU).
+        auto: an automatic policy after the crop and flip, or None:
+            `"rand"` (RandAugment, or e.g. `"rand-n2-m9"`), `"trivial"`
+            (TrivialAugmentWide) or `"augmix"` (e.g. `"augmix-s3-w3-d0-a1"`).
+        erasing: the probability of random erasing (Zhong et al.'s ranges
+            and noise fill), after everything else; 0 = off.
+        cutout: side of a Cutout square filled with mid-gray (airbench96
+            cuts 12 of 32), after everything else; 0 = off.
 
     Returns:
         A callable `policy(images, seed=None) -> images`, same dtype.
@@ -225,15 +255,26 @@ def cifar_policy(
         "lighting": lighting,
         "value_range": check_value_range(value_range),
     }
+    steps = PixelSteps(config, auto, erasing, cutout)
 
     def layers(seed):
         out = [RandomPadCrop(padding, mode, seed=seed)]
         if flip:
             out.append(keras.layers.RandomFlip("horizontal", seed=seed))
-        return out + _color_layers(config, pca, seed)
+        out += steps.auto_layers(seed) + _color_layers(config, pca, seed)
+        return out + steps.erase_layers(seed)
 
     color = _color_op(config, pca)
-    return Policy("cifar_policy", config, geometric, color, layers, jit_compile)
+    return Policy(
+        "cifar_policy",
+        config,
+        geometric,
+        color,
+        layers,
+        jit_compile,
+        auto=steps.auto_op(),
+        erase=steps.erase_op(),
+    )
 
 
 def imagenet_policy(
@@ -248,6 +289,9 @@ def imagenet_policy(
     pca=None,
     value_range=(0, 255),
     jit_compile=True,
+    auto=None,
+    erasing=0.0,
+    cutout=0,
 ):
     """The ImageNet training augmentation, for transfer learning at e.g. 224 px.
 
@@ -269,6 +313,12 @@ def imagenet_policy(
         value_range: `(low, high)` of the pixel values, `(0, 255)` (the
             default) or `(0, 1)`.
         jit_compile: compile the policy with XLA on the tf.data path.
+        auto: an automatic policy after the crop and flip, or None:
+            `"rand"` (RandAugment, or e.g. `"rand-n2-m9"`), `"trivial"` or
+            `"augmix"`. With one, timm and torchvision usually turn color
+            jitter and lighting off (pass 0).
+        erasing: the probability of random erasing, last; 0 = off.
+        cutout: side of a Cutout square, last; 0 = off.
 
     Returns:
         A callable `policy(images, seed=None) -> images` of shape
@@ -292,12 +342,23 @@ def imagenet_policy(
     config = {**crop, "flip": bool(flip), "brightness": brightness}
     config.update(contrast=contrast, saturation=saturation, lighting=lighting)
     config["value_range"] = check_value_range(value_range)
+    steps = PixelSteps(config, auto, erasing, cutout)
 
     def layers(seed):
         out = [RandomResizedCrop(size, scale, ratio, seed=seed)]
         if flip:
             out.append(keras.layers.RandomFlip("horizontal", seed=seed))
-        return out + _color_layers(config, pca, seed)
+        out += steps.auto_layers(seed) + _color_layers(config, pca, seed)
+        return out + steps.erase_layers(seed)
 
     color = _color_op(config, pca)
-    return Policy("imagenet_policy", config, geometric, color, layers, jit_compile)
+    return Policy(
+        "imagenet_policy",
+        config,
+        geometric,
+        color,
+        layers,
+        jit_compile,
+        auto=steps.auto_op(),
+        erase=steps.erase_op(),
+    )

@@ -13,6 +13,11 @@ LAYERS = [
     lambda: recipekit.augment.ColorJitter(0.3, 0.2, 0.1, seed=2),
     lambda: recipekit.augment.PCALighting(0.1, seed=3),
     lambda: recipekit.augment.RandomResizedCrop((8, 8), scale=(0.5, 1.0), seed=4),
+    lambda: recipekit.augment.RandomErasing(1.0, seed=5),
+    lambda: recipekit.augment.Cutout(3, value=(0, 10, 20), seed=6),
+    lambda: recipekit.augment.RandAugment(2, 9, seed=7),
+    lambda: recipekit.augment.TrivialAugmentWide(seed=8),
+    lambda: recipekit.augment.AugMix(seed=9),
 ]
 
 
