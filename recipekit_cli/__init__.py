@@ -7,6 +7,7 @@ before they import recipekit. `import recipekit` itself starts nothing: a
 library leaves its host program's stderr and environment alone.
 """
 
+from recipekit_cli._augment import check_pixel_flags, pixel_layers
 from recipekit_cli._command import command, one_line_interrupts
 from recipekit_cli._flags import (
     config_parser,
@@ -22,6 +23,7 @@ from recipekit_cli._tta import TTA_MODES, parse_tta, tta
 
 __all__ = [
     "TTA_MODES",
+    "check_pixel_flags",
     "command",
     "config_parser",
     "deferred",
@@ -30,6 +32,7 @@ __all__ = [
     "one_line_interrupts",
     "parse_recipe_args",
     "parse_tta",
+    "pixel_layers",
     "quiet_start",
     "recipe_parser",
     "tta",

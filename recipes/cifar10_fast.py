@@ -54,6 +54,9 @@ class Config:
     translate: int = 2  # pixels of reflect-padded random translation
     jitter: float = 0.0  # color-jitter strength (brightness/contrast/saturation)
     lighting: float = 0.0  # PCA lighting alpha std (AlexNet: 0.1), PCA fit on train
+    auto_augment: str = ""  # rand (RandAugment, e.g. rand-n2-m9), trivial or augmix
+    cutout: int = 0  # side of a mid-gray Cutout square (airbench96: 12); 0: off
+    erasing: float = 0.0  # random-erasing probability (Zhong et al.: 0.5); 0: off
     mixup: float = 0.0  # MixUp's Beta alpha (timm: 0.8); 0: off
     cutmix: float = 0.0  # CutMix's Beta alpha (timm: 1.0); 0: off
     mix_switch: float = 0.5  # with both on: the chance an image takes CutMix
@@ -86,6 +89,7 @@ MUON = {"optimizer": "muon", "epochs": 8, "batch_size": 2000, "averaging": "none
 CHECKS = dict(epochs="[1, inf)", batch_size="[1, inf)", seeds="[1, inf)",
               label_smoothing="[0, 1)", warmup="(0, 1)", final_lr="[0, 1]",
               ema_decay="[0, 1)", jitter="[0, inf)", lighting="[0, inf)",
+              cutout="[0, inf)", erasing="[0, 1]",
               mixup="[0, inf)", cutmix="[0, inf)", mix_switch="[0, 1]",
               lookahead_period="[1, inf)", ema_start_epoch="[0, inf)",
               whitening_images="[1, inf)",
@@ -118,24 +122,11 @@ def whitening_sample(images, count, seed):
     return images[np.sort(pick)].astype(np.float32)
 
 
-def color_layers(config: Config, x_train):
-    """Color jitter, then PCA lighting, after the flips and translations."""
-    layers = []
-    if config.jitter:
-        strengths = (config.jitter,) * 3
-        layers.append(recipekit.augment.ColorJitter(*strengths, seed=config.seed))
-    if config.lighting:
-        pca = recipekit.augment.fit_pca_lighting(x_train)
-        layers.append(
-            recipekit.augment.PCALighting(config.lighting, *pca, seed=config.seed)
-        )
-    return layers
-
-
 def main(config: Config) -> dict:
     """Trains and evaluates one run into `config.out` (resumes its backup)."""
     recipekit.run.one_process_only("cifar10_fast.py", "its training set is fed "
         "whole to one device; its seeds and evaluation are per process")  # fmt: skip
+    recipekit_cli.check_pixel_flags(config)
     return recipekit.run.resume_or_train(
         "cifar10_fast", config, lambda run: train(config, run), free=FREE
     )
@@ -186,10 +177,10 @@ def train(config: Config, run) -> dict:
             translate=config.translate, seed=config.seed, name="training_set",
         )  # fmt: skip
         mixing = config.mixup or config.cutmix  # partners mixed in on the device
+        pixels = recipekit_cli.pixel_layers(config, x_train)  # after crops and flips
         model = data.training_model(
-            net, *color_layers(config, x_train), name="fast_cifar_training",
-            mixed=bool(mixing),
-        )  # fmt: skip
+            net, *pixels, name="fast_cifar_training", mixed=bool(mixing)
+        )
         c = config
         if muon:  # airbench94_muon's; see MUON above
             optimizer = recipekit.models.fast_cifar_muon(

@@ -40,6 +40,9 @@ class Config:
     label_smoothing: float = 0.0  # target mass spread over all classes (0: off)
     jitter: float = 0.0  # color-jitter strength for brightness/contrast/saturation
     lighting: float = 0.0  # PCA lighting alpha_std (AlexNet: 0.1), PCA fit on train
+    auto_augment: str = ""  # rand (RandAugment, e.g. rand-n2-m9), trivial or augmix
+    cutout: int = 0  # side of a mid-gray Cutout square (DeVries & Taylor: 16); 0: off
+    erasing: float = 0.0  # random-erasing probability (Zhong et al.: 0.5); 0: off
     mixup: float = 0.0  # MixUp's Beta alpha (timm: 0.8); 0: off
     cutmix: float = 0.0  # CutMix's Beta alpha (timm: 1.0); 0: off
     mix_switch: float = 0.5  # with both on: the chance an image takes CutMix
@@ -65,6 +68,7 @@ def parse_args(argv=None) -> Config:
     checks.update(stop_epoch="[0, inf)", warmup_epochs="[0, inf)")
     checks.update(label_smoothing="[0, 1)", keep_best="[0, inf)")
     checks.update(mixup="[0, inf)", cutmix="[0, inf)", mix_switch="[0, 1]")
+    checks.update(cutout="[0, inf)", erasing="[0, 1]")
     parser = recipekit_cli.config_parser(
         __doc__, Config, quick="10 epochs on the embedded sample", checks=checks,
         choices={"precision": ("float32", "mixed_float16", "mixed_bfloat16"),
@@ -88,6 +92,7 @@ def main(config: Config) -> dict:
     # The chief writes into config.out; other workers (TF_CONFIG) into their
     # own folder there, resuming from the chief's backup.
     chief = recipekit.distribute.worker()[0] == 0
+    recipekit_cli.check_pixel_flags(config)
     return recipekit.run.resume_or_train(
         "cifar10_resnet", config, lambda run: train(config, run, chief), free=FREE,
         path=recipekit.distribute.run_folder(config.out),
@@ -113,8 +118,9 @@ def train(config: Config, run, chief) -> dict:
     # Data: decoded once into uint8 arrays and held on the device. Flips and
     # pad-4 crops run inside the train step (DeviceImages: fed only
     # (index, epoch) pairs, every epoch seeded by its number, so a resumed
-    # run gets the batches the killed run would have), then color jitter and
-    # PCA lighting when asked for: the same keras.ops on every backend.
+    # run gets the batches the killed run would have), then what is asked for
+    # of an automatic policy, color jitter, PCA lighting, Cutout and random
+    # erasing: the same keras.ops on every backend.
     # Both splits decoded once to uint8; test labels checked against the training
     # classes, the data recorded (a resume on other data is refused).
     (x_train, y_train), (x_test, y_test), class_names = run.load_arrays(
@@ -136,7 +142,6 @@ def train(config: Config, run, chief) -> dict:
         pairs, targets = mix.device_inputs(
             pairs, y_train, x_train.shape[1:3], config.seed
         )
-    pca = recipekit.augment.fit_pca_lighting(x_train) if config.lighting else None
     print(f"{len(x_train)} training and {len(x_test)} test images, "
           f"{len(class_names)} classes; augmented on the device")  # fmt: skip
 
@@ -158,14 +163,8 @@ def train(config: Config, run, chief) -> dict:
             len(x_train), x_train.shape[1:], images=x_train, flip="random",
             translate=4, seed=config.seed, name="training_set",
         )  # fmt: skip
-        color = []  # Pixel-value augmentations after the crop and flip.
-        if config.jitter:
-            strengths = (config.jitter,) * 3
-            color.append(recipekit.augment.ColorJitter(*strengths, seed=config.seed))
-        if config.lighting:
-            color.append(
-                recipekit.augment.PCALighting(config.lighting, *pca, seed=config.seed)
-            )
+        # Pixel-value augmentations after the crop and flip.
+        color = recipekit_cli.pixel_layers(config, x_train)
         # Trained on logits: the same stable loss on every backend
         # (recipekit.models.logits_model says why).
         model = images.training_model(

@@ -11,7 +11,12 @@ import importlib
 
 from recipekit._tensorflow import tensorflow
 from recipekit.augment._auto import aug_mix, rand_augment, trivial_augment
-from recipekit.augment._auto_layers import AugMix, RandAugment, TrivialAugmentWide
+from recipekit.augment._auto_layers import (
+    AugMix,
+    RandAugment,
+    TrivialAugmentWide,
+    auto_augment_layer,
+)
 from recipekit.augment._color import color_jitter
 from recipekit.augment._color_jitter_layer import ColorJitter
 from recipekit.augment._crop import pad_random_crop
@@ -47,6 +52,7 @@ __all__ = [
     "albumentations_map",
     "alternating_flip",
     "aug_mix",
+    "auto_augment_layer",
     "cifar_policy",
     "color_jitter",
     "cutout",

@@ -6,6 +6,7 @@ from recipekit.augment._auto import (
     aug_mix_unit,
     check_aug_mix_args,
     check_rand_args,
+    parse_auto,
     rand_augment_unit,
     trivial_augment_unit,
 )
@@ -133,3 +134,22 @@ class AugMix(UnitRangeLayer):
             "depth": self.depth,
             "alpha": self.alpha,
         }
+
+
+def auto_augment_layer(spec, value_range=(0, 255), seed=None):
+    """The layer an automatic-policy name stands for.
+
+    `spec` is `"rand"` (RandAugment, or with settings `"rand-n2-m9"`),
+    `"trivial"` (TrivialAugmentWide) or `"augmix"` (`"augmix-s3-w3-d0-a1"`:
+    severity, width, depth, alpha), the names `cifar_policy(auto=...)` and
+    the recipes' `--auto-augment` take.
+
+    Examples:
+
+    >>> layer = recipekit.augment.auto_augment_layer("rand-n1-m5", seed=0)
+    >>> (type(layer).__name__, layer.num_ops, layer.magnitude)
+    ('RandAugment', 1, 5.0)
+    """
+    name, kwargs = parse_auto(spec)
+    layer = {"rand": RandAugment, "trivial": TrivialAugmentWide, "augmix": AugMix}
+    return layer[name](**kwargs, value_range=value_range, seed=seed)

@@ -4,13 +4,12 @@ random erasing."""
 from recipekit import _random
 from recipekit._checks import check_number
 from recipekit.augment._auto import auto_unit_op, parse_auto
-from recipekit.augment._auto_layers import AugMix, RandAugment, TrivialAugmentWide
+from recipekit.augment._auto_layers import auto_augment_layer
 from recipekit.augment._erasing import cutout_unit, erase_unit
 from recipekit.augment._erasing_layers import Cutout, RandomErasing
 
 # Random erasing at the paper's ranges and fill (Zhong et al., 2020).
 _ERASING = {"scale": (0.02, 0.4), "ratio": (0.3, 1 / 0.3), "value": "random"}
-_AUTO_LAYERS = {"rand": RandAugment, "trivial": TrivialAugmentWide, "augmix": AugMix}
 
 
 class PixelSteps:
@@ -55,9 +54,7 @@ class PixelSteps:
     def auto_layers(self, seed):
         if self.auto is None:
             return []
-        name, kwargs = parse_auto(self.auto)
-        layer = _AUTO_LAYERS[name]
-        return [layer(**kwargs, value_range=self.value_range, seed=seed)]
+        return [auto_augment_layer(self.auto, self.value_range, seed)]
 
     def erase_layers(self, seed):
         out = []

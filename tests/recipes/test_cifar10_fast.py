@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import recipekit
+import recipekit_cli
 
 
 def test_whitening_sees_every_class_of_data_stored_class_by_class(load_recipe):
@@ -128,22 +129,31 @@ def test_lookahead_averaging_evaluates_and_saves_the_slow_weights(
     assert not (tmp_path / "run" / "model_ema.keras").exists()
 
 
-def test_color_flags_put_each_color_layer_after_the_device_images(load_recipe):
+def test_pixel_flags_put_their_layers_after_the_device_images_in_order(load_recipe):
     recipe = load_recipe("cifar10_fast")
     config = recipe.parse_args(["--jitter", "0.4", "--tta-modes", "none", "ten_crop"])
     assert config.jitter == 0.4 and config.lighting == 0.0
     assert config.tta_modes == ("none", "ten_crop")
     images = np.random.default_rng(0).integers(0, 256, (20, 8, 8, 3), np.uint8)
-    (jitter,) = recipe.color_layers(config, images)
+    (jitter,) = recipekit_cli.pixel_layers(config, images)
     assert isinstance(jitter, recipekit.augment.ColorJitter)
     assert (jitter.brightness, jitter.contrast, jitter.saturation) == (0.4,) * 3
-    config = recipe.parse_args(["--lighting", "0.1"])
-    (lighting,) = recipe.color_layers(config, images)
-    assert isinstance(lighting, recipekit.augment.PCALighting)
-    assert recipe.color_layers(recipe.parse_args([]), images) == []
-    for bad in (["--jitter", "-1"], ["--lighting", "nan"], ["--tta-modes", "tencrop"]):
+    config = recipe.parse_args(
+        ["--lighting", "0.1", "--auto-augment", "rand-n1-m5", "--cutout", "4",
+         "--erasing", "0.25"]
+    )  # fmt: skip
+    layers = recipekit_cli.pixel_layers(config, images)
+    names = [type(layer).__name__ for layer in layers]
+    assert names == ["RandAugment", "PCALighting", "Cutout", "RandomErasing"]
+    assert (layers[0].num_ops, layers[0].magnitude) == (1, 5.0)
+    assert layers[2].size == 4 and layers[3].probability == 0.25
+    assert recipekit_cli.pixel_layers(recipe.parse_args([]), images) == []
+    for bad in (["--jitter", "-1"], ["--lighting", "nan"], ["--tta-modes", "tencrop"],
+                ["--erasing", "1.5"], ["--cutout", "-2"]):  # fmt: skip
         with pytest.raises(SystemExit):
             recipe.parse_args(bad)
+    with pytest.raises(ValueError, match="Argument `auto` must be"):
+        recipekit_cli.check_pixel_flags(recipe.parse_args(["--auto-augment", "ra"]))
 
 
 def test_ten_crop_tta_scores_crops_of_the_padded_test_images(
