@@ -10,13 +10,7 @@ import re
 from recipekit import _random
 from recipekit._checks import check_number
 from recipekit.augment._auto_ops import ALL_OPS, apply_ops
-from recipekit.augment._backend import ops_for
-from recipekit.augment._images import (
-    batch_size,
-    check_images,
-    check_value_range,
-    to_unit,
-)
+from recipekit.augment._images import batch_size, run_on_unit
 
 # RandAugment (Cubuk et al., 2020) at magnitude 10: AutoAugment's ranges
 # (shear 0.3, translate 150 of 331 pixels, rotate 30 degrees, enhance
@@ -139,13 +133,7 @@ def check_aug_mix_args(severity, width, depth, alpha):
 
 
 def _run(images, value_range, seed, fn):
-    ops = ops_for(images, seed)
-    value_range = check_value_range(value_range, images)
-    images = check_images(ops, images, channels=3)
-    if images.shape[0] == 0:
-        return images
-    x, restore = to_unit(ops, images, value_range)
-    return restore(fn(ops, x, _random.make_key(ops, seed)))
+    return run_on_unit(images, value_range, seed, fn, channels=3)
 
 
 def rand_augment(images, num_ops=2, magnitude=9, value_range=(0, 255), seed=None):

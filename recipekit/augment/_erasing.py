@@ -3,13 +3,7 @@ Taylor, 2017), per image, on whole batches."""
 
 from recipekit import _random
 from recipekit._checks import check_number, is_number
-from recipekit.augment._backend import ops_for
-from recipekit.augment._images import (
-    batch_size,
-    check_images,
-    check_value_range,
-    to_unit,
-)
+from recipekit.augment._images import batch_size, check_value_range, run_on_unit
 from recipekit.augment._resized_crop import _check_range
 
 # The authors' code tries up to 100 boxes before leaving an image as it is.
@@ -187,15 +181,10 @@ def random_erasing(
     probability, scale, ratio, value, value_range = check_erasing_args(
         probability, scale, ratio, value, value_range
     )
-    ops = ops_for(images, seed)
-    check_value_range(value_range, images)
-    images = check_images(ops, images)
-    if images.shape[0] == 0:
-        return images
-    x, restore = to_unit(ops, images, value_range)
-    key = _random.make_key(ops, seed)
-    args = (probability, scale, ratio, value, value_range, key)
-    return restore(erase_unit(ops, x, *args))
+    args = (probability, scale, ratio, value, value_range)
+    return run_on_unit(
+        images, value_range, seed, lambda ops, x, key: erase_unit(ops, x, *args, key)
+    )
 
 
 def cutout(images, size, value=None, value_range=(0, 255), seed=None):
@@ -227,11 +216,7 @@ def cutout(images, size, value=None, value_range=(0, 255), seed=None):
     [144, 144, 144, 144]
     """
     size, value, value_range = check_cutout_args(size, value, value_range)
-    ops = ops_for(images, seed)
-    check_value_range(value_range, images)
-    images = check_images(ops, images)
-    if images.shape[0] == 0:
-        return images
-    x, restore = to_unit(ops, images, value_range)
-    key = _random.make_key(ops, seed)
-    return restore(cutout_unit(ops, x, size, value, value_range, key))
+    args = (size, value, value_range)
+    return run_on_unit(
+        images, value_range, seed, lambda ops, x, key: cutout_unit(ops, x, *args, key)
+    )

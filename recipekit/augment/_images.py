@@ -149,3 +149,18 @@ def batch_size(ops, images):
     """The batch size: a Python int when static, else a scalar tensor."""
     static = images.shape[0]
     return static if static is not None else ops.shape(images)[0]
+
+
+def run_on_unit(images, value_range, seed, fn, channels=None):
+    """A public op's common path: checks, [0, 1] floats, `fn(ops, x, key)`, and
+    back to the images' range and dtype (an empty batch is returned as is)."""
+    from recipekit import _random
+    from recipekit.augment._backend import ops_for
+
+    ops = ops_for(images, seed)
+    value_range = check_value_range(value_range, images)
+    images = check_images(ops, images, channels=channels)
+    if images.shape[0] == 0:
+        return images
+    x, restore = to_unit(ops, images, value_range)
+    return restore(fn(ops, x, _random.make_key(ops, seed)))
