@@ -99,7 +99,7 @@ def posterize(ops, x, bits):
 
 def solarize(ops, x, threshold):
     """Inverts the values at or above `threshold` (per image, in [0, 1])."""
-    return ops.where(x >= _per_image(ops, threshold), 1.0 - x, x)
+    return ops.where(ops.greater_equal(x, _per_image(ops, threshold)), 1.0 - x, x)
 
 
 def autocontrast(ops, x):

@@ -17,6 +17,10 @@ def _images(n=3, h=9, w=11, seed=0):
     return x
 
 
+def _unit(x):
+    return keras.ops.convert_to_tensor(x.astype(np.float32) / 255)
+
+
 def _pixels(out):
     return np.round(np.asarray(out) * 255).astype(int)
 
@@ -27,7 +31,7 @@ def _pil(image, fn):
 
 def test_pixel_ops_match_pil():
     x = _images()
-    unit = x.astype(np.float32) / 255
+    unit = _unit(x)
     ops = keras.ops
     equalized = _pixels(_auto_ops.equalize(ops, unit))
     posterized = _pixels(_auto_ops.posterize(ops, unit, np.array([3.0, 5.0, 1.0])))
@@ -53,7 +57,7 @@ def test_enhance_ops_match_pil_within_rounding(name):
     x = _images()
     factors = np.array([0.3, 1.7, 1.0], np.float32)
     out = _auto_ops.apply_ops(
-        keras.ops, x.astype(np.float32) / 255, _auto_ops.ALL_OPS,
+        keras.ops, _unit(x), _auto_ops.ALL_OPS,
         np.full(3, _auto_ops.ALL_OPS.index(name), np.int32),
         np.ones(3, np.float32), factors - 1.0, {**_auto.RAND_RANGES, "enhance": 1.0},
     )  # fmt: skip
@@ -71,7 +75,7 @@ def test_geometric_ops_match_pil_nearest_with_gray_fill(sign):
     def run(name, level):
         index = np.full(2, _auto_ops.ALL_OPS.index(name), np.int32)
         out = _auto_ops.apply_ops(
-            keras.ops, x.astype(np.float32) / 255, _auto_ops.ALL_OPS, index,
+            keras.ops, _unit(x), _auto_ops.ALL_OPS, index,
             np.full(2, level, np.float32), np.full(2, sign, np.float32), ranges,
         )  # fmt: skip
         return _pixels(out)[0]
@@ -125,7 +129,7 @@ def test_trivial_augment_draws_ops_and_strength_bins_uniformly():
     original = _auto.apply_ops
     _auto.apply_ops = record
     try:
-        _auto.trivial_augment_unit(ops, np.zeros((7000, 2, 2, 3), np.float32), key)
+        _auto.trivial_augment_unit(ops, ops.zeros((7000, 2, 2, 3)), key)
     finally:
         _auto.apply_ops = original
     index, level, sign = calls[0]
