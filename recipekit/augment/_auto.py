@@ -289,7 +289,7 @@ def auto_unit_op(spec):
     """The policy `spec` names, as `op(ops, x, key)` on [0, 1] floats."""
     name, kwargs = parse_auto(spec)
     if name == "rand":
-        return lambda ops, x, key: rand_augment_unit(ops, x, *kwargs.values(), key)
+        return lambda ops, x, key: rand_augment_unit(ops, x, key=key, **kwargs)
     if name == "augmix":
-        return lambda ops, x, key: aug_mix_unit(ops, x, *kwargs.values(), key)
+        return lambda ops, x, key: aug_mix_unit(ops, x, key=key, **kwargs)
     return trivial_augment_unit

@@ -182,6 +182,24 @@ def _check_strengths(**strengths):
     return [check_factor(name, value) for name, value in strengths.items()]
 
 
+def _policy(name, config, geometric, crop, pca, steps, jit_compile):
+    """A `Policy` whose layers are the crop's, the flip, then the pixel steps
+    in the order `apply` runs them."""
+
+    def layers(seed):
+        out = [crop(seed)]
+        if config["flip"]:
+            out.append(keras.layers.RandomFlip("horizontal", seed=seed))
+        out += steps.auto_layers(seed) + _color_layers(config, pca, seed)
+        return out + steps.erase_layers(seed)
+
+    color = _color_op(config, pca)
+    auto, erase = steps.auto_op(), steps.erase_op()
+    return Policy(
+        name, config, geometric, color, layers, jit_compile, auto=auto, erase=erase
+    )
+
+
 def cifar_policy(
     padding=4,
     mode="reflect",
@@ -256,25 +274,8 @@ def cifar_policy(
         "value_range": check_value_range(value_range),
     }
     steps = PixelSteps(config, auto, erasing, cutout)
-
-    def layers(seed):
-        out = [RandomPadCrop(padding, mode, seed=seed)]
-        if flip:
-            out.append(keras.layers.RandomFlip("horizontal", seed=seed))
-        out += steps.auto_layers(seed) + _color_layers(config, pca, seed)
-        return out + steps.erase_layers(seed)
-
-    color = _color_op(config, pca)
-    return Policy(
-        "cifar_policy",
-        config,
-        geometric,
-        color,
-        layers,
-        jit_compile,
-        auto=steps.auto_op(),
-        erase=steps.erase_op(),
-    )
+    crop = lambda seed: RandomPadCrop(padding, mode, seed=seed)  # noqa: E731
+    return _policy("cifar_policy", config, geometric, crop, pca, steps, jit_compile)
 
 
 def imagenet_policy(
@@ -343,22 +344,5 @@ def imagenet_policy(
     config.update(contrast=contrast, saturation=saturation, lighting=lighting)
     config["value_range"] = check_value_range(value_range)
     steps = PixelSteps(config, auto, erasing, cutout)
-
-    def layers(seed):
-        out = [RandomResizedCrop(size, scale, ratio, seed=seed)]
-        if flip:
-            out.append(keras.layers.RandomFlip("horizontal", seed=seed))
-        out += steps.auto_layers(seed) + _color_layers(config, pca, seed)
-        return out + steps.erase_layers(seed)
-
-    color = _color_op(config, pca)
-    return Policy(
-        "imagenet_policy",
-        config,
-        geometric,
-        color,
-        layers,
-        jit_compile,
-        auto=steps.auto_op(),
-        erase=steps.erase_op(),
-    )
+    crop = lambda seed: RandomResizedCrop(size, scale, ratio, seed=seed)  # noqa: E731
+    return _policy("imagenet_policy", config, geometric, crop, pca, steps, jit_compile)
