@@ -21,14 +21,23 @@ after each variant (a variant starts only with a fifth of the budget left, so
 a cut-short call still returns what it did). `--dry-run` shrinks it to seconds
 on a CPU (the test suite runs it so).
 
+`profile` (the same device command with `profile` for `run`) looks for
+where the Muon recipe's time per epoch goes on the card: airbench94_muon
+once, then the recipe under each candidate of ARMS (per-epoch validation,
+bfloat16 instead of float16 with loss scaling, 5 steps or a whole epoch per
+compiled call), `--rounds` times in turn: steady and first (compiling)
+epochs, each phase of the process (`phase_s`), and both ratios to the peer.
+
     python benchmarks/gpu_fast_cifar.py prepare
     python benchmarks/gpu_fast_cifar.py run --dry-run --out /tmp/gpu   # CPU check
+    python benchmarks/gpu_fast_cifar.py profile --dry-run --out /tmp/gpu
 """
 
 import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,8 +85,8 @@ def prepare(source):
     print(f"copied {source} -> {DATA}; wheels in .whl/; carry both in the device call")
 
 
-def side_by_side(args, work, variant, deadline):
-    """A variant of the fast recipe beside its own peer, seed by seed, on this card."""
+def _options(args, work, variant, name):
+    """peer_side_by_side's settings for one variant on this card."""
     on_gpu = machine.gpu() is not None
     options = peer_side_by_side.parser().parse_args(["--variant", variant])
     options.data = peer_side_by_side.SAMPLE if args.dry_run else args.data
@@ -85,11 +94,79 @@ def side_by_side(args, work, variant, deadline):
     options.seeds = 1 if args.dry_run else args.seeds
     options.epochs = 1 if args.dry_run else None
     options.precision = "float16" if on_gpu else "float32"
-    options.out = os.path.join(work, f"side_by_side_{variant}")
+    options.out = os.path.join(work, name)
+    return options
+
+
+def _peer_precision(variant):
+    if machine.gpu() is None:
+        return "float32"
+    return "float16 + torch.compile" if variant == "muon" else "float16"
+
+
+def side_by_side(args, work, variant, deadline):
+    """A variant of the fast recipe beside its own peer, seed by seed, on this card."""
+    options = _options(args, work, variant, f"side_by_side_{variant}")
     result = peer_side_by_side.side_by_side(options, deadline)
-    compiled = " + torch.compile" if variant == "muon" else ""
-    result["peer precision"] = f"float16{compiled}" if on_gpu else "float32"
+    result["peer precision"] = _peer_precision(variant)
     return result
+
+
+# Where the Muon recipe's 0.224 s per epoch on the H200 (against the peer's
+# 0.160 s) may go, each a candidate run as an arm beside airbench94_muon on the
+# same card. Not an arm: buffer donation, which Keras's JAX trainer already
+# does (its train step is jitted with donate_argnums=0, the training state).
+ARMS = {
+    "recipe": "",
+    "validation every epoch (the old default)": "--validate",
+    "bfloat16 (no loss scaling)": "--precision mixed_bfloat16",
+    "5 steps per call": "--steps-per-execution 5",
+    "an epoch per call": "--steps-per-execution 0",
+}
+
+
+def profile(args, work, deadline):
+    """airbench94_muon once, then each arm of the Muon recipe, round after
+    round while the budget lasts: per-epoch time (steady, and the first with
+    its compile), each phase of the process, and the ratios to the peer."""
+    options = _options(args, work, "muon", "profile")
+    peer = peer_side_by_side.peer_run(options, args.seed)
+    peer_epoch = peer_side_by_side.steady(peer["train_epoch_s"])
+    runs, slowest = {name: [] for name in args.arms}, 0.0
+    for round_ in range(args.rounds):
+        for number, name in enumerate(args.arms):
+            if deadline - time.perf_counter() < slowest:
+                break
+            started = time.perf_counter()
+            options.recipe_args = ARMS[name]
+            options.out = os.path.join(work, f"arm{number}_round{round_}")
+            runs[name].append(peer_side_by_side.recipe_run(options, args.seed))
+            slowest = max(slowest, time.perf_counter() - started)
+    arms = {}
+    for name, done in runs.items():
+        if not done:
+            arms[name] = "skipped: out of budget"
+            continue
+        epoch = statistics.median(peer_side_by_side.steady(r["train_epoch_s"])
+                                  for r in done)  # fmt: skip
+        process = statistics.median(r["process_s"] for r in done)
+        arms[name] = {
+            "flags": ARMS[name], "rounds": len(done),
+            "s/epoch (steady, median)": round(epoch, 4),
+            "per-epoch ratio to the peer": round(epoch / peer_epoch, 3),
+            "first epoch s (with compile)": [r["train_epoch_s"][0] for r in done],
+            "process s (median)": round(process, 1),
+            "process ratio to the peer": round(process / peer["process_s"], 3),
+            "phase_s": done[-1]["phase_s"],
+            "TTA %": [round(100 * r["tta_val_acc"], 2) for r in done],
+        }  # fmt: skip
+    return {
+        "peer": {"script": "airbench94_muon.py", "s/epoch (steady)":
+                 round(peer_epoch, 4), "process s": peer["process_s"],
+                 "TTA %": round(100 * peer["tta_val_acc"], 2),
+                 "precision": _peer_precision("muon")},
+        "arms": arms,
+    }  # fmt: skip
 
 
 def versions():
@@ -111,7 +188,9 @@ def run(args):
     print(json.dumps(summary), flush=True)
     work = tempfile.mkdtemp(prefix="gpu_runs_")  # Only summary.json comes back.
     try:
-        for variant in args.variants:
+        if args.command == "profile":
+            summary["profile"] = profile(args, work, deadline)
+        for variant in args.variants if args.command == "run" else ():
             if deadline - time.perf_counter() < args.budget_s / 5:
                 summary[f"side_by_side_{variant}"] = "skipped: out of budget"
                 continue
@@ -136,16 +215,22 @@ def main(argv=None):
         default=os.path.join(ROOT, "..", "shared", "data", "cifar10-jpeg.tar.gz"),
     )
     r = commands.add_parser("run", help="time the recipes (on the GPU machine)")
-    r.add_argument("--data", default=DATA)
-    r.add_argument("--out", default=os.environ.get("OUT", "runs/gpu"))
-    r.add_argument("--seeds", type=int, default=3, help="seeds of each variant")
-    r.add_argument("--budget-s", type=float, default=540)
-    r.add_argument("--dry-run", action="store_true", help="tiny runs, e.g. on CPU")
     r.add_argument("--variants", nargs="+", choices=("muon", "sgd"),
                    default=["muon", "sgd"], help="recipe variants set beside "
                    "their peers: muon/airbench94_muon, sgd/airbench94")  # fmt: skip
-    r.add_argument("--peers", default=os.path.join(ROOT, "..", "shared", "peers"),
-                   help="folder of the peer scripts (else gpu_data/peers)")  # fmt: skip
+    f = commands.add_parser("profile", help="the Muon step's candidates as arms")
+    f.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
+    f.add_argument("--rounds", type=int, default=2, help="runs of each arm")
+    f.add_argument("--seed", type=int, default=0)
+    for sub in (r, f):
+        sub.add_argument("--data", default=DATA)
+        sub.add_argument("--out", default=os.environ.get("OUT", "runs/gpu"))
+        sub.add_argument("--seeds", type=int, default=3, help="seeds of each variant")
+        sub.add_argument("--budget-s", type=float, default=540)
+        sub.add_argument("--dry-run", action="store_true", help="tiny runs, on CPU")
+        sub.add_argument("--peers", help="folder of the peer scripts (else "
+                         "gpu_data/peers)", default=os.path.join(ROOT, "..",
+                         "shared", "peers"))  # fmt: skip
     args = parser.parse_args(argv)
     if args.command == "prepare":
         prepare(args.source)

@@ -27,6 +27,7 @@ recipe takes `--precision float16` (mixed_float16) there.
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -120,6 +121,7 @@ def recipe_run(args, seed):
     ]  # fmt: skip
     if args.epochs:
         command += ["--epochs", str(args.epochs)]
+    command += shlex.split(args.recipe_args)
     if args.variant == "sgd" and not args.epochs:
         # airbench94's own Lookahead and schedule
         command += ["--averaging", "lookahead", "--warmup", "0.23"]
@@ -144,6 +146,7 @@ def recipe_run(args, seed):
             "flip_translate"
         ],
         "train_epoch_s": metrics["epoch_times_s"],
+        "phase_s": metrics.get("phase_s", {}),
         "backend": metrics["backend"],
         "process_s": round(time.perf_counter() - started, 1),
         "command": " ".join(command),
@@ -169,6 +172,7 @@ def summarize(pairs):
     peers = [p for p, _ in pairs]
     recipes = [r for _, r in pairs]
     ratios = [steady(r["train_epoch_s"]) / steady(p["train_epoch_s"]) for p, r in pairs]
+    waits = [r["process_s"] / p["process_s"] for p, r in pairs]
     return {
         "seeds": [p["seed"] for p in peers],
         "peer": {
@@ -188,7 +192,9 @@ def summarize(pairs):
             "peer": mean_std([p["process_s"] for p in peers]),
             "recipe": mean_std([r["process_s"] for r in recipes]),
         },
+        "process ratio recipe / peer": mean_std(waits),
         "per seed ratio": [round(x, 3) for x in ratios],
+        "per seed process ratio": [round(x, 3) for x in waits],
     }
 
 
@@ -214,6 +220,11 @@ def table(summary, args):
     lines.append(
         f"time ratio recipe / peer per epoch: {ratio[0]:.3f} +- {ratio[1]:.3f} "
         f"(per seed: {summary['per seed ratio']})"
+    )
+    wait = summary["process ratio recipe / peer"]
+    lines.append(
+        f"time ratio recipe / peer, whole process: {wait[0]:.3f} +- {wait[1]:.3f} "
+        f"(per seed: {summary['per seed process ratio']})"
     )
     return "\n".join(lines)
 
@@ -252,6 +263,7 @@ def parser():
     p.add_argument("--seed", type=int, default=0, help="first seed")
     p.add_argument("--epochs", type=float, default=None, help="(default: the peer's)")
     p.add_argument("--peers", default=PEERS, help="folder of the peer scripts")
+    p.add_argument("--recipe-args", default="", help="more recipe flags, quoted")
     p.add_argument("--out", default="runs/side_by_side")
     p.add_argument(
         "--dry-run",

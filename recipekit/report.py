@@ -10,10 +10,11 @@ run. These three functions give every recipe the same shape of output:
 
 import os
 import sys
+import time
 
 import keras
 
-__all__ = ["fit_verbosity", "header", "phase", "summary", "table"]
+__all__ = ["Laps", "fit_verbosity", "header", "phase", "summary", "table"]
 
 
 def fit_verbosity():
@@ -64,6 +65,35 @@ def header(recipe, *, data, device, epochs, out, resuming=None, **details):
     if resuming:
         print(f"  {resuming}")
     print(flush=True)
+
+
+class Laps:
+    """Wall seconds of a run's phases: where the time a user waits goes.
+
+    Each `lap(name)` adds the seconds since the previous lap (or since the
+    `Laps` was made) to `seconds[name]`; a name lapped twice adds up.
+
+    Examples:
+
+    >>> laps = Laps()
+    >>> laps.lap("load")
+    >>> laps.lap("train")
+    >>> sorted(laps.seconds)
+    ['load', 'train']
+    """
+
+    def __init__(self):
+        self.seconds = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name):
+        if not isinstance(name, str) or not name:
+            raise ValueError(
+                f"Argument `name` must be a non-empty string. Received: name={name!r}"
+            )
+        now = time.perf_counter()
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + now - self._last, 2)
+        self._last = now
 
 
 def phase(title):

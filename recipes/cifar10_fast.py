@@ -74,10 +74,13 @@ class Config:
     muon_weight_decay: float = 2e-6  # per image, as airbench's wd = 2e-6 * batch
     whitening_bias_epochs: int = 3  # Muon: the whitening bias trains this long
     tta_modes: tuple = ("none", "flip", "flip_translate")  # the last: tta_accuracy
+    validate: bool = False  # validate every epoch (the curves gain validation lines)
+    evaluate_raw: bool = False  # with averaging: score the raw weights too
     seed: int = 0  # seeds weights, shuffling, flips and translations
     seeds: int = 1  # runs seed, seed + 1, ...; mean and std in OUT/seeds.json
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU)
     jit: bool = False  # XLA-compile the train step (always on under JAX)
+    steps_per_execution: int = 1  # steps per compiled call; 0: a whole epoch
     out: str = "runs/cifar10_fast"  # metrics.json, models, log.csv, curves.png, backup/
     force_resume: bool = False  # resume a backup made with other settings
 
@@ -92,6 +95,7 @@ CHECKS = dict(epochs="[1, inf)", batch_size="[1, inf)", seeds="[1, inf)",
               cutout="[0, inf)", erasing="[0, 1]",
               mixup="[0, inf)", cutmix="[0, inf)", mix_switch="[0, 1]",
               lookahead_period="[1, inf)", ema_start_epoch="[0, inf)",
+              steps_per_execution="[0, inf)",
               whitening_images="[1, inf)",
               whitening_bias_epochs="[0, inf)")  # fmt: skip
 CHOICES = {"precision": ("float32", "mixed_float16", "mixed_bfloat16"),
@@ -133,6 +137,7 @@ def main(config: Config) -> dict:
 
 
 def train(config: Config, run) -> dict:
+    laps = recipekit.report.Laps()  # where the time goes: metrics["phase_s"]
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(config.precision)
     strategy = recipekit.distribute.strategy()
@@ -147,10 +152,17 @@ def train(config: Config, run) -> dict:
     (x_train, y_train), (x_test, y_test), class_names = run.load_arrays(
         config.data, translate=config.translate
     )
+    laps.lap("load")
     classes = len(class_names)
     mean, std = recipekit.data.channel_stats(x_train)
     steps = recipekit.run.steps_per_epoch(config.data, len(x_train), config.batch_size)
     one_hot = np.eye(classes, dtype=np.float32)[y_train]  # for label smoothing
+    per_call = config.steps_per_execution or steps  # fewer host round trips
+    if steps % per_call:  # Keras would run on into the next epoch's batches
+        raise ValueError(
+            f"--steps-per-execution {per_call} does not divide the {steps} steps "
+            "of an epoch; use a divisor, or 0 (a whole epoch per call)"
+        )
     print(f"{len(x_train)} training and {len(x_test)} test images, {classes} classes")
 
     # Model: whitening fitted to (normalised) training images, before training.
@@ -208,7 +220,8 @@ def train(config: Config, run) -> dict:
             from_logits=True, label_smoothing=config.label_smoothing
         )
         model.compile(optimizer, smoothed, metrics=["accuracy"],
-                      jit_compile=config.jit or "auto")  # fmt: skip
+                      jit_compile=config.jit or "auto",
+                      steps_per_execution=per_call)  # fmt: skip
         # Validated on its own; "sgd" holds no state (a reload warns of none).
         logits = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         net.compile("sgd", logits, metrics=["accuracy"])
@@ -235,15 +248,14 @@ def train(config: Config, run) -> dict:
     label = f"validation ({'EMA' if averaging == 'ema' else 'raw'} weights)"
     curves = recipekit.callbacks.TrainingCurves(os.path.join(run.path, "curves.png"),
         csv_path=os.path.join(run.path, "log.csv"), validation_label=label)  # fmt: skip
-    callbacks = [
-        recipekit.callbacks.EpochTimes(),  # first: validation is not timed
-        recipekit.callbacks.Validate(net, (x_test, y_test), batch_size=1024),
-        curves,  # keeps every epoch's logs (and time) across a resume
-        backup,
-    ]
+    callbacks = [recipekit.callbacks.EpochTimes(), curves, backup]  # first: timer
+    if config.validate:  # after the timer, before the curves: validation untimed
+        test = (x_test, y_test)
+        callbacks.insert(1, recipekit.callbacks.Validate(net, test, batch_size=1024))
     if muon and config.whitening:  # bias trained 3 epochs, then out of backprop
         callbacks.append(recipekit.callbacks.StopWhiteningBias(c.whitening_bias_epochs))
     recipekit.report.phase("training")
+    laps.lap("build")
     start = time.perf_counter()
     model.fit(inputs, targets, config.batch_size, config.epochs,
               callbacks=callbacks, steps_per_epoch=steps, shuffle=False,
@@ -256,27 +268,34 @@ def train(config: Config, run) -> dict:
     wall = time.perf_counter() - start + sum(epoch_times[: run.resume_epoch])
     images_per_s = steps * config.batch_size * len(epoch_times) / sum(epoch_times)
 
-    # Evaluate: raw weights, then the averaged ones (EMA's, Lookahead's slow
-    # weights), each with every TTA mode; then the final weights averaging the
-    # TTA views' logits (airbench94's way) instead of their probabilities.
+    # Evaluate the weights the run is for: the averaged ones (EMA's,
+    # Lookahead's slow weights), else the final ones (--evaluate-raw: the raw
+    # ones too), under every TTA mode, averaging the views' probabilities and,
+    # airbench94's way, their logits: both from one pass over the views.
+    laps.lap("train")
     tta, test, modes = {}, (x_test, y_test), tuple(config.tta_modes)
     pad = config.translate  # ten_crop: crops of the image padded as in training
-    evaluate_tta = recipekit.evaluate.evaluate_tta
-    for weights in ["raw", averaging][: 1 + (averaging != "none")]:
+    both = ("probabilities", "logits")
+    averaged = averaging != "none"
+    order = ["raw", averaging][: 1 + averaged]
+    for weights in order:
         if weights != "raw":
             optimizer.use_averages()
-        shown = {"ema": "EMA", "lookahead": "Lookahead's slow"}.get(weights, weights)
-        recipekit.report.phase(f"evaluating {shown} weights; TTA: {', '.join(modes)}")
-        tta[weights] = evaluate_tta(net, test, modes, pad=pad, batch_size=1024)
         name = "model.keras" if weights == "raw" else f"model_{weights}.keras"
         recipekit.run.save_model(net, os.path.join(run.path, name))
+        if weights == "raw" and averaged and not config.evaluate_raw:
+            continue  # saved, not scored
+        shown = {"ema": "EMA", "lookahead": "Lookahead's slow"}.get(weights, weights)
+        recipekit.report.phase(f"evaluating {shown} weights; TTA: {', '.join(modes)}")
+        last = weights == order[-1]  # the final weights: logits averaged too
+        scores = recipekit.evaluate.evaluate_tta(net, test, modes, pad=pad,
+            batch_size=1024, average=both if last else "probabilities")  # fmt: skip
+        tta[weights] = scores["probabilities"] if last else scores
     final = tta[weights]
-    logit_modes = [m for m in modes if m != "none"]
-    if logit_modes:
-        recipekit.report.phase(f"TTA averaging logits: {', '.join(logit_modes)}")
-        tta[f"{weights}, logit TTA"] = evaluate_tta(
-            net, test, logit_modes, pad=pad, batch_size=1024, average="logits"
-        )
+    logit_tta = {m: a for m, a in scores["logits"].items() if m != "none"}
+    if logit_tta:  # the logit average of one view is its probability's
+        tta[f"{weights}, logit TTA"] = logit_tta
+    laps.lap("evaluate")
     metrics = {
         "test_accuracy": round(final["none"], 4),
         "tta_accuracy": round(final[modes[-1]], 4),
@@ -285,6 +304,7 @@ def train(config: Config, run) -> dict:
         "wall_time_s": round(wall, 1),
         "epoch_times_s": [round(float(t), 2) for t in epoch_times],
         "train_images_per_s": round(float(images_per_s), 1),
+        "phase_s": laps.seconds,
         "backend": keras.backend.backend(),
         "device": recipekit.distribute.describe(strategy),
         "config": dataclasses.asdict(config),

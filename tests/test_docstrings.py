@@ -63,6 +63,7 @@ RUNNABLE = [
     optimizers.lr_find,
     optimizers.layer_decay_factors,
     recipekit.losses.SmoothedCrossentropy,
+    report.Laps,
     report.phase,
     report.table,
     report.summary,

@@ -10,6 +10,9 @@ VIEWS = {"none": 1, "flip": 2, "flip_translate": 6, "ten_crop": 10}
 # flip_translate (airbench): half the weight on the image and its mirror, half
 # on both of them shifted one pixel up-left and one pixel down-right.
 WEIGHTS = {"flip_translate": (0.25, 0.25, 0.125, 0.125, 0.125, 0.125)}
+# Each of these modes' views begin with the previous one's (TTAViews order),
+# so one pass over the last one's views scores them all (evaluate_tta).
+NESTED = ("none", "flip", "flip_translate")
 PAD_MODES = ("reflect", "symmetric", "constant")
 AVERAGES = ("probabilities", "logits")
 

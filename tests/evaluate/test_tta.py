@@ -183,3 +183,43 @@ def test_view_average_of_logits_is_the_softmax_of_the_mean_logit():
     assert by_probability.tolist() != want.argmax(1).tolist()
     with pytest.raises(ValueError, match="average"):
         recipekit.evaluate.ViewAverage(2, average="mean")
+
+
+def test_nested_modes_and_both_averages_come_from_one_pass(monkeypatch):
+    keras.utils.set_random_seed(1)  # a model whose modes and averages differ
+    layers = [keras.layers.Conv2D(3, 3), keras.layers.Flatten(), keras.layers.Dense(4)]
+    model = keras.Sequential([keras.Input((6, 6, 2)), *layers])
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 8, (37, 6, 6, 2)).astype(np.float32)
+    y = rng.integers(0, 4, 37)
+    modes = ("none", "flip", "flip_translate")
+    alone = {
+        a: {m: recipekit.evaluate.evaluate_tta(model, (x, y), m, batch_size=24,
+                                               average=a, verbose=0)[m]
+            for m in modes}
+        for a in ("probabilities", "logits")
+    }  # fmt: skip
+    assert alone["logits"]["flip"] != alone["probabilities"]["flip"]
+    assert alone["probabilities"]["flip_translate"] != alone["probabilities"]["none"]
+
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("predict_tta called: the views were predicted again")
+
+    monkeypatch.setattr(recipekit.evaluate._tta, "predict_tta", no_second_pass)
+    both = ("probabilities", "logits")
+    shared = recipekit.evaluate.evaluate_tta(
+        model, (x, y), modes, batch_size=24, average=both, verbose=0
+    )
+    assert shared == alone
+    dataset = tf.data.Dataset.from_tensor_slices((x, y))
+    one = recipekit.evaluate.evaluate_tta(model, dataset, ("flip", "none"), verbose=0)
+    assert one == {"flip": alone["probabilities"]["flip"],
+                   "none": alone["probabilities"]["none"]}  # fmt: skip
+    assert list(one) == ["flip", "none"]  # in the order asked for
+
+
+@pytest.mark.parametrize("average", ["mean", (), ("logits", "votes")])
+def test_evaluate_tta_refuses_an_unknown_average(average):
+    x, y = np.zeros((2, 4, 4, 1), np.float32), np.zeros(2, int)
+    with pytest.raises(ValueError, match="Argument `average` must be one of"):
+        recipekit.evaluate.evaluate_tta(_asymmetric_model(), (x, y), average=average)

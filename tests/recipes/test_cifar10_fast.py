@@ -36,7 +36,8 @@ def test_smoke_run_writes_metrics_and_loadable_models(load_recipe, tiny_npz, tmp
     metrics = recipe.main(config)
     with open(tmp_path / "run" / "metrics.json") as f:
         assert json.load(f) == json.loads(json.dumps(metrics))
-    assert set(metrics["accuracy"]) == {"raw", "ema", "ema, logit TTA"}
+    # By default only the weights the run is for are scored: the EMA's.
+    assert set(metrics["accuracy"]) == {"ema", "ema, logit TTA"}
     assert set(metrics["accuracy"]["ema"]) == {"none", "flip", "flip_translate"}
     assert set(metrics["accuracy"]["ema, logit TTA"]) == {"flip", "flip_translate"}
     assert metrics["test_accuracy"] == metrics["accuracy"]["ema"]["none"]
@@ -44,17 +45,50 @@ def test_smoke_run_writes_metrics_and_loadable_models(load_recipe, tiny_npz, tmp
     assert metrics["epochs"] == 2 and metrics["train_images_per_s"] > 0
     assert "CPU" in metrics["device"]
     assert metrics["backend"] == keras.backend.backend()
+    assert list(metrics["phase_s"]) == ["load", "build", "train", "evaluate"]
+    assert min(metrics["phase_s"].values()) >= 0
     x_test = np.load(config.data)["x_test"].astype(np.float32)
     y_test = np.load(config.data)["y_test"]
+    model = keras.saving.load_model(tmp_path / "run" / "model_ema.keras")
+    accuracy = np.mean(model.predict(x_test, verbose=0).argmax(1) == y_test)
+    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-4)
+    assert (tmp_path / "run" / "model.keras").exists()  # the raw weights, saved
+    log = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    assert len(log) == 3 and "val_accuracy" not in log[0].split(",")
+    assert (tmp_path / "run" / "curves.png").stat().st_size > 0
+    assert len(metrics["epoch_times_s"]) == 2
+
+
+def test_validate_and_evaluate_raw_add_the_per_epoch_and_raw_scores(
+    load_recipe, tiny_npz, tmp_path
+):
+    recipe = load_recipe("cifar10_fast")
+    config = dataclasses.replace(
+        recipe.parse_args(["--validate", "--evaluate-raw"]),
+        data=tiny_npz(96, 30, 3),
+        epochs=2,
+        batch_size=32,
+        whitening_images=50,
+        ema_start_epoch=0,
+        out=str(tmp_path / "run"),
+    )
+    metrics = recipe.main(config)
+    assert set(metrics["accuracy"]) == {"raw", "ema", "ema, logit TTA"}
+    data = np.load(config.data)
+    x_test, y_test = data["x_test"].astype(np.float32), data["y_test"]
     for name, key in (("model.keras", "raw"), ("model_ema.keras", "ema")):
         model = keras.saving.load_model(tmp_path / "run" / name, safe_mode=True)
         accuracy = np.mean(model.predict(x_test, verbose=0).argmax(1) == y_test)
         assert accuracy == pytest.approx(metrics["accuracy"][key]["none"], abs=1e-4)
-    log = (tmp_path / "run" / "log.csv").read_text().splitlines()
-    assert len(log) == 3  # validated every epoch, on the EMA weights:
-    assert "val_accuracy" in log[0].split(",") and "val_loss" in log[0].split(",")
-    assert (tmp_path / "run" / "curves.png").stat().st_size > 0
-    assert len(metrics["epoch_times_s"]) == 2
+        tta = recipekit.evaluate.evaluate_tta(model, (x_test, y_test), ("flip",))
+        assert tta["flip"] == pytest.approx(metrics["accuracy"][key]["flip"], abs=1e-4)
+    with open(tmp_path / "run" / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2  # validated every epoch, on the EMA weights:
+    assert {"val_accuracy", "val_loss"} <= set(rows[0])
+    assert float(rows[-1]["val_accuracy"]) == pytest.approx(
+        metrics["accuracy"]["ema"]["none"], abs=1e-4
+    )
 
 
 @pytest.mark.slow
@@ -119,7 +153,7 @@ def test_lookahead_averaging_evaluates_and_saves_the_slow_weights(
         out=str(tmp_path / "run"),
     )
     metrics = recipe.main(config)
-    assert set(metrics["accuracy"]) == {"raw", "lookahead", "lookahead, logit TTA"}
+    assert set(metrics["accuracy"]) == {"lookahead", "lookahead, logit TTA"}
     assert metrics["test_accuracy"] == metrics["accuracy"]["lookahead"]["none"]
     model = keras.saving.load_model(tmp_path / "run" / "model_lookahead.keras")
     x_test = np.load(config.data)["x_test"].astype(np.float32)
