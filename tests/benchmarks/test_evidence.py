@@ -55,6 +55,8 @@ def test_dry_run_writes_its_own_report_reuses_runs_and_never_the_published(tmp_p
     text = report.read_text()
     assert "| raw weights |" in text and "| EMA 0.98 from epoch 2 |" in text
     assert "--seed S --out" in text and "| 2 |" in text
+    # Experiments left out by --only stay in the report, from their finished runs.
+    assert "| augmentations | | | 0 | runs pending |" in text
     again = dry_run(tmp_path, "--no-run", timeout=120)  # reads the finished runs
     assert again.returncode == 0, again.stderr[-3000:]
     assert report.read_text().split("\n", 3)[3] == text.split("\n", 3)[3]
@@ -128,7 +130,7 @@ def test_every_row_of_the_issue_is_there():
     names = {e.name for e in evidence.CPU}
     assert names == {"ema", "tta", "label_smoothing", "color", "lookahead", "muon",
                      "snapshot", "stochastic_depth", "regularizers", "optimizers",
-                     "transfer_50", "transfer_500"}  # fmt: skip
+                     "transfer_50", "transfer_500", "augmentations"}  # fmt: skip
     by_name = {e.name: e for e in evidence.CPU}
     optimizers = by_name["optimizers"]
     assert set(optimizers.sweep) == set(optimizers.runs) and optimizers.select
@@ -137,6 +139,11 @@ def test_every_row_of_the_issue_is_there():
         "+ color jitter 0.4",
         "+ PCA lighting 0.1",
     ]  # each on its own
+    # Issue 36: each new augmentation on its own against the same baseline.
+    augmentations = by_name["augmentations"]
+    assert augmentations.arms[0][1] == "sgd" and len(augmentations.arms) == 8
+    flags = {augmentations.runs[run][-2] for _, run, _ in augmentations.arms[1:]}
+    assert flags == {"--mixup", "--cutmix", "--auto-augment", "--erasing", "--cutout"}
 
 
 def test_experiments_reading_the_same_command_share_its_runs():

@@ -22,17 +22,16 @@ def test_whitening_sees_every_class_of_data_stored_class_by_class(load_recipe):
     assert len(recipe.whitening_sample(images, 10**6, seed=0)) == 5000
 
 
+def tiny(recipe, tiny_npz, tmp_path, argv=(), **changes):
+    """The settings `argv` gives, for 2 epochs on 96 tiny training images."""
+    small = dict(data=tiny_npz(96, 30, 3), epochs=2, batch_size=32,
+                 whitening_images=50, out=str(tmp_path / "run"))  # fmt: skip
+    return dataclasses.replace(recipe.parse_args(list(argv)), **small | changes)
+
+
 def test_smoke_run_writes_metrics_and_loadable_models(load_recipe, tiny_npz, tmp_path):
     recipe = load_recipe("cifar10_fast")
-    config = dataclasses.replace(
-        recipe.Config(),
-        data=tiny_npz(96, 30, 3),
-        epochs=2,
-        batch_size=32,
-        whitening_images=50,
-        ema_start_epoch=0,
-        out=str(tmp_path / "run"),
-    )
+    config = tiny(recipe, tiny_npz, tmp_path, ema_start_epoch=0)
     metrics = recipe.main(config)
     with open(tmp_path / "run" / "metrics.json") as f:
         assert json.load(f) == json.loads(json.dumps(metrics))
@@ -63,15 +62,8 @@ def test_validate_and_evaluate_raw_add_the_per_epoch_and_raw_scores(
     load_recipe, tiny_npz, tmp_path
 ):
     recipe = load_recipe("cifar10_fast")
-    config = dataclasses.replace(
-        recipe.parse_args(["--validate", "--evaluate-raw"]),
-        data=tiny_npz(96, 30, 3),
-        epochs=2,
-        batch_size=32,
-        whitening_images=50,
-        ema_start_epoch=0,
-        out=str(tmp_path / "run"),
-    )
+    argv = ["--validate", "--evaluate-raw"]
+    config = tiny(recipe, tiny_npz, tmp_path, argv, ema_start_epoch=0)
     metrics = recipe.main(config)
     assert set(metrics["accuracy"]) == {"raw", "ema", "ema, logit TTA"}
     data = np.load(config.data)
@@ -143,15 +135,9 @@ def test_lookahead_averaging_evaluates_and_saves_the_slow_weights(
     load_recipe, tiny_npz, tmp_path
 ):
     recipe = load_recipe("cifar10_fast")
-    config = dataclasses.replace(
-        recipe.parse_args(["--averaging", "lookahead"]),
-        data=tiny_npz(96, 30, 3),
-        epochs=2,
-        batch_size=16,  # 6 steps per epoch: 12 steps, syncs at 5 and 10
-        whitening_images=50,
-        tta_modes=("none", "flip"),
-        out=str(tmp_path / "run"),
-    )
+    config = tiny(recipe, tiny_npz, tmp_path, ["--averaging", "lookahead"],
+                  batch_size=16,  # 6 steps per epoch: 12 steps, syncs at 5 and 10
+                  tta_modes=("none", "flip"))  # fmt: skip
     metrics = recipe.main(config)
     assert set(metrics["accuracy"]) == {"lookahead", "lookahead, logit TTA"}
     assert metrics["test_accuracy"] == metrics["accuracy"]["lookahead"]["none"]
@@ -322,3 +308,20 @@ def test_mixup_and_cutmix_train_on_the_device_with_soft_targets(
     mixed_loss, plain_loss = losses("mixed"), losses("plain")
     assert all(np.isfinite(mixed_loss)) and len(mixed_loss) == 2
     assert mixed_loss != plain_loss  # the same seed: only the mixing differs
+
+
+def test_steps_per_execution_must_divide_an_epoch(load_recipe, tiny_npz, tmp_path):
+    recipe = load_recipe("cifar10_fast")  # 96 images, batch 32: 3 steps an epoch
+    config = tiny(recipe, tiny_npz, tmp_path, ["--steps-per-execution", "2"])
+    with pytest.raises(ValueError, match="2 does not divide the 3 steps of an epoch"):
+        recipe.main(config)
+    whole = tiny(recipe, tiny_npz, tmp_path, ["--steps-per-execution", "0"],
+                 tta_modes=("none",), out=str(tmp_path / "whole"))  # fmt: skip
+    if keras.backend.backend() == "torch":  # a Keras rule, in Keras's words
+        with pytest.raises(ValueError, match="must be 1 with the PyTorch backend"):
+            recipe.main(whole)
+        return
+    metrics = recipe.main(whole)
+    assert len(metrics["epoch_times_s"]) == 2 and metrics["test_accuracy"] >= 0
+    with pytest.raises(SystemExit):
+        recipe.parse_args(["--steps-per-execution", "-1"])
