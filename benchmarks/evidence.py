@@ -683,14 +683,14 @@ def main(argv=None):
         args.data = os.path.normpath(SHARED)
     reports = [os.path.join(args.out, "EVIDENCE.md")]
     reports += [PUBLISHED] if args.publish else []
-    # The report holds every experiment: those not chosen from their finished
-    # runs (none started), so `--only X --publish` keeps the other rows.
+    # The report holds every experiment: those not yet measured here from
+    # their finished runs (none started), so `--only X --publish` keeps the
+    # other rows, and a row sharing X's runs (TTA reads EMA's) shows them.
     finished = argparse.Namespace(**{**vars(args), "no_run": True})
-    results = {n: measure(finished, e) for n, e in experiments.items()
-               if n not in chosen}  # fmt: skip
+    done = {}
     for name in chosen:
-        results[name] = measure(args, experiments[name])
-        shown = [results[n] for n in experiments if n in results]
+        done[name] = measure(args, experiments[name])
+        shown = [done.get(n) or measure(finished, e) for n, e in experiments.items()]
         text = markdown(shown, experiments, args)
         os.makedirs(args.out, exist_ok=True)
         for report in reports:
