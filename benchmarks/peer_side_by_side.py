@@ -12,7 +12,10 @@ OUT/side_by_side.json:
 - accuracy without and with TTA, mean +- std over the seeds (the recipe's TTA
   averaging probabilities and, as the peers do, logits);
 - seconds per training epoch, steady (the mean of epochs 2..N: epoch 1 of the
-  recipe pays for tracing) and the ratio recipe / peer per seed, then its mean.
+  recipe pays for tracing) and the ratio recipe / peer per seed, then its mean;
+- the whole wait: each side's process from its command to its printed result,
+  and that ratio too; the recipe's `phase_s` (load, build, train, evaluate)
+  says where its share went. Every result names the processor.
 
     python benchmarks/peer_side_by_side.py --data ../shared/data/cifar10-jpeg.tar.gz \\
         --seeds 3 --precision bfloat16 --out runs/side_by_side_bf16
