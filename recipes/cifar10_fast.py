@@ -10,6 +10,12 @@ airbench94's Lookahead instead); test-time augmentation over the mirror and
 1-pixel shifts. airbench94 reports 94.01% mean in 9.9 epochs on the clean
 CIFAR-10 (3.83 s on one A100 in PyTorch); that is this recipe's target there.
 
+Like airbench, it scores the model once, at the end: the EMA weights (the
+final ones without averaging) under each TTA mode, probability and logit
+averages from one pass over the views. `--validate` adds a validation pass
+after every epoch, `--evaluate-raw` the raw weights' scores; `metrics.json`
+says where the time went (`phase_s`).
+
 Each variant has its own peer, run beside it on the same cores in the same
 precision by benchmarks/peer_side_by_side.py: the default (SGD) airbench94,
 `--optimizer muon` airbench94_muon. The numbers, with their seeds, are in
