@@ -261,7 +261,9 @@ def evaluate_tta(
     {'probabilities': {'none': 0.912, 'flip': 0.918}, 'logits': {...}}
     """
     modes = check_modes(modes)
-    averages = (average,) if isinstance(average, str) else tuple(average)
+    one = isinstance(average, str)
+    averages = (average,) if one else tuple(average) if isinstance(
+        average, tuple | list) else ()  # fmt: skip
     if not averages or any(a not in AVERAGES for a in averages):
         raise ValueError(
             f"Argument `average` must be one of {AVERAGES}, or a tuple of them. "
@@ -298,7 +300,7 @@ def evaluate_tta(
                 )  # fmt: skip
                 results[a][mode] = float(np.mean(probs.argmax(axis=1) == labels))
     results = {a: {m: results[a][m] for m in modes} for a in averages}
-    return results[average] if isinstance(average, str) else results
+    return results[average] if one else results
 
 
 def _images_and_labels(dataset):

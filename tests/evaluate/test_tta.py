@@ -218,7 +218,7 @@ def test_nested_modes_and_both_averages_come_from_one_pass(monkeypatch):
     assert list(one) == ["flip", "none"]  # in the order asked for
 
 
-@pytest.mark.parametrize("average", ["mean", (), ("logits", "votes")])
+@pytest.mark.parametrize("average", ["mean", (), ("logits", "votes"), 3, None])
 def test_evaluate_tta_refuses_an_unknown_average(average):
     x, y = np.zeros((2, 4, 4, 1), np.float32), np.zeros(2, int)
     with pytest.raises(ValueError, match="Argument `average` must be one of"):
