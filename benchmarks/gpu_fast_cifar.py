@@ -222,10 +222,11 @@ def main(argv=None):
     f.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
     f.add_argument("--rounds", type=int, default=2, help="runs of each arm")
     f.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seeds", type=int, default=3, help="seeds of each variant")
+    f.set_defaults(seeds=1)  # profile: one seed (--seed), arms in --rounds
     for sub in (r, f):
         sub.add_argument("--data", default=DATA)
         sub.add_argument("--out", default=os.environ.get("OUT", "runs/gpu"))
-        sub.add_argument("--seeds", type=int, default=3, help="seeds of each variant")
         sub.add_argument("--budget-s", type=float, default=540)
         sub.add_argument("--dry-run", action="store_true", help="tiny runs, on CPU")
         sub.add_argument("--peers", help="folder of the peer scripts (else "
