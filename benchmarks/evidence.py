@@ -19,6 +19,12 @@ It holds every experiment: those `--only` leaves out are reported from their
 finished runs, none started.
 `--no-run` writes the report from the runs already finished, starting none.
 
+Every finished run is also appended to a ledger committed with the project,
+`benchmarks/results/evidence_runs.jsonl` (one JSON line: the run, its command,
+the numbers of its `metrics.json`, wall time, processor, commit, date), and a
+run found there is not run again: runs outlive the machine and the OUT folder
+they ran in. `--ledger` names another file (a dry run keeps its own in OUT).
+
     python benchmarks/evidence.py --out runs/evidence            # all, 5+ seeds
     python benchmarks/evidence.py --only ema tta --out runs/evidence
     python benchmarks/evidence.py --out runs/evidence --no-run --publish
@@ -31,6 +37,7 @@ import dataclasses
 import datetime
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -41,6 +48,7 @@ import machine
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PUBLISHED = os.path.join(HERE, "EVIDENCE.md")
+LEDGER = os.path.join(HERE, "results", "evidence_runs.jsonl")
 SHARED = os.path.join(ROOT, "..", "shared", "data", "cifar10-jpeg.tar.gz")
 
 
@@ -399,8 +407,29 @@ class NotRun(Exception):
     """A run that has not finished, under `--no-run`."""
 
 
+def numbers(metrics):
+    """The numbers (and names) of a `metrics.json`, without its lists."""
+    if isinstance(metrics, dict):
+        kept = {k: numbers(v) for k, v in metrics.items() if not isinstance(v, list)}
+        return {k: v for k, v in kept.items() if v is not None}
+    return metrics if isinstance(metrics, int | float | str) else None
+
+
+def kept_run(ledger, run, command):
+    """The ledger's last entry for this run and command, or None."""
+    found = None
+    if os.path.exists(ledger):
+        with open(ledger) as f:
+            for line in f:
+                entry = json.loads(line)
+                if entry["run"] == run and entry["run_command"] == command:
+                    found = entry
+    return found
+
+
 def run_one(args, experiment, run, seed, argv=None):
-    """One run (reused if finished); its metrics, command and wall time."""
+    """One run (reused if finished here or in the ledger); its metrics, command
+    and wall time."""
     argv = argv or experiment.runs[run]
     recipe, *rest = argv
     out = os.path.join(args.out, folder(experiment, run, argv), f"seed{seed}")
@@ -410,9 +439,19 @@ def run_one(args, experiment, run, seed, argv=None):
     rest = [*rest, "--data", args.data]
     command = [sys.executable, script, *rest, *args.shrink, "--seed", str(seed),
                "--out", out]  # fmt: skip
+    # Paths as a reader at the repository's root would type them.
+    shown = [os.path.relpath(a, ROOT) if os.path.isabs(a) else a for a in command[2:]]
+    shown = " ".join(["python", os.path.relpath(command[1], ROOT), *shown])
+    shown = shown.replace(f"--seed {seed}", "--seed S").replace(f"seed{seed}", "seedS")
+    run_id = os.path.relpath(out, args.out)
+    kept = kept_run(args.ledger, run_id, shown)
     path = os.path.join(out, "metrics.json")
     timing = os.path.join(out, "harness_wall_s.json")  # kept for reused runs
-    if not os.path.exists(path) or json.load(open(path)).get("status") == "stopped":
+    finished = os.path.exists(path) and json.load(open(path)).get("status") != "stopped"
+    if kept and not finished:
+        args.machines.setdefault(experiment.name, set()).add(kept["machine"])
+        return kept["metrics"], shown, kept["wall_s"]
+    if not finished:
         if args.no_run:
             raise NotRun(out)
         print(f"[{time.strftime('%H:%M:%S')}] {experiment.name}: {run}, seed {seed}",
@@ -426,10 +465,14 @@ def run_one(args, experiment, run, seed, argv=None):
     with open(path) as f:
         metrics = json.load(f)
     seconds = json.load(open(timing)) if os.path.exists(timing) else 0.0
-    # Paths as a reader at the repository's root would type them.
-    shown = [os.path.relpath(a, ROOT) if os.path.isabs(a) else a for a in command[2:]]
-    shown = " ".join(["python", os.path.relpath(command[1], ROOT), *shown])
-    shown = shown.replace(f"--seed {seed}", "--seed S").replace(f"seed{seed}", "seedS")
+    if not kept:
+        kept = machine.record(
+            "evidence_run",
+            {"run": run_id, "run_command": shown, "metrics": numbers(metrics),
+             "wall_s": round(seconds, 1)},
+            path=args.ledger, echo=False,
+        )  # fmt: skip
+    args.machines.setdefault(experiment.name, set()).add(kept["machine"])
     return metrics, shown, seconds
 
 
@@ -536,14 +579,39 @@ def agreement(row, experiment):
     return "agrees" if (row["diff"] > 0) == (experiment.expect > 0) else "differs"
 
 
+def earlier(text, name):
+    """An experiment's summary rows and section in an earlier report `text`,
+    where they hold measured arms (else None)."""
+    rows = [
+        line
+        for line in text.splitlines()
+        if line.startswith(f"| {name} | ") and not line.startswith(f"| {name} | |")
+    ]
+    start = text.find(f"\n## {name}\n")
+    if not rows or start < 0:
+        return None
+    end = text.find("\n## ", start + 1)
+    section = text[start + 1 : end if end > 0 else len(text)].rstrip("\n")
+    section = section.split("\n")
+    made = re.search(r"` on ([^;\n]+); report of ([0-9-]+)", text)
+    if made and not section[2].startswith("As published"):
+        where, when = made.groups()
+        section[2:2] = [f"As published on {when} from runs on {where}. Those runs "
+                        "were lost with that machine, before the ledger kept runs: "
+                        "this section is carried over as published, and is replaced "
+                        "when the experiment runs again.", ""]  # fmt: skip
+    return rows, section
+
+
 def markdown(results, experiments, args):
     lines = [
         "# Evidence: what each technique buys, measured on the full data",
         "",
-        f"Runs by `python benchmarks/evidence.py {' '.join(args.argv)}` on "
-        f"{machine.describe()}; report of {datetime.date.today().isoformat()}. "
-        "Every CIFAR-10 row uses all 50,000 training and 10,000 test images of "
-        "the shared JPEG copy (about 3 points below the clean data). Arms are "
+        f"Runs by `python benchmarks/evidence.py {' '.join(args.argv)}`; report "
+        f"of {datetime.date.today().isoformat()}; each section names the "
+        "processors its runs ran on. Every CIFAR-10 row uses all 50,000 "
+        "training and 10,000 test images of the shared JPEG copy (about 3 "
+        "points below the clean data). Arms are "
         "paired by seed on the same test set; the interval is the 95% Student t "
         "interval of the per-seed differences to the baseline (the first arm).",
         "",
@@ -559,8 +627,14 @@ def markdown(results, experiments, args):
         "| paper | ours vs paper |",
         "|---|---|---|---|---|---|---|",
     ]
+    kept = {}  # experiments shown from the earlier report, their runs lost
     for result in results:
         experiment = experiments[result["experiment"]]
+        old = not result["rows"] and earlier(args.before, experiment.name)
+        if old:
+            kept[experiment.name] = old
+            lines += old[0]
+            continue
         if not result["rows"]:
             state = experiment.unmeasurable.split(":")[0] if (
                 experiment.unmeasurable) else "runs pending"  # fmt: skip
@@ -582,6 +656,9 @@ def markdown(results, experiments, args):
     lines.append("")
     for result in results:
         experiment = experiments[result["experiment"]]
+        if experiment.name in kept:
+            lines += [*kept[experiment.name][1], ""]
+            continue
         lines += [f"## {experiment.name}", ""]
         lines += [f"Regime: {experiment.budget}. Why: {experiment.why}.", ""]
         if experiment.paper:
@@ -611,8 +688,9 @@ def markdown(results, experiments, args):
             lines += ["", f"{run}: {pick['flag']} {pick['best']:g} chosen on "
                       f"validation accuracy (seed {args.seed}; {tried})."]  # fmt: skip
         per_seed = ", ".join(str(s) for s in result["seeds"])
-        lines += ["", f"Seeds {per_seed}; wall time {result['wall_s'] / 60:.1f} min. "
-                  "Commands:", ""]  # fmt: skip
+        where = "; ".join(sorted(args.machines.get(experiment.name, ()))) or "?"
+        lines += ["", f"Seeds {per_seed}; wall time {result['wall_s'] / 60:.1f} min "
+                  f"on {where}. Commands:", ""]  # fmt: skip
         lines += [f"    {c}" for c in result["commands"].values()]
         lines.append("")
     return "\n".join(lines)
@@ -647,11 +725,13 @@ def main(argv=None):
                    help=f"also write {os.path.relpath(PUBLISHED, ROOT)}")  # fmt: skip
     p.add_argument("--no-run", action="store_true",
                    help="report the finished runs only; start none")  # fmt: skip
+    p.add_argument("--ledger", default=LEDGER,
+                   help="the record of finished runs (dry run: OUT's)")  # fmt: skip
     p.add_argument("--list", action="store_true", help="list the experiments")
     p.add_argument("--dry-run", action="store_true",
                    help="2 seeds, 1 epoch of ResNet-8, tiny data")  # fmt: skip
     args = p.parse_args(argv)
-    args.argv = argv
+    args.argv, args.machines, args.before = argv, {}, ""
     if args.scale == "paper":
         for i, (what, command) in enumerate(PAPER, 1):
             print(f"{i}. {what}\n   {command}")
@@ -676,7 +756,10 @@ def main(argv=None):
         args.shrink = ["--epochs", "1", "--batch-size", "64"]
         chosen = args.only or ["ema", "label_smoothing"]
         args.data = tiny_data(args.out)
-    elif args.data is None:
+        args.ledger = os.path.join(args.out, "evidence_runs.jsonl")
+    elif os.path.exists(PUBLISHED):
+        args.before = open(PUBLISHED).read()
+    if not args.dry_run and args.data is None:
         if not os.path.exists(SHARED):
             p.error("pass --data path/to/cifar10 (a folder, archive or .npz "
                     "with train/test splits)")  # fmt: skip

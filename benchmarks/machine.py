@@ -86,10 +86,10 @@ def write_json(path, value):
     os.replace(path + ".tmp", path)
 
 
-def record(benchmark, measurement, folder=RESULTS, echo=True):
+def record(benchmark, measurement, folder=RESULTS, echo=True, path=None):
     """Appends `measurement` (a dict) as one JSON line to
-    `folder/<benchmark>.jsonl`, with the benchmark, commit, command, machine and
-    UTC date; prints the line too when `echo`. Returns the full record."""
+    `folder/<benchmark>.jsonl` (or `path`), with the benchmark, commit, command,
+    machine and UTC date; prints the line too when `echo`. Returns the full record."""
     line = {
         "benchmark": benchmark,
         **measurement,
@@ -100,8 +100,9 @@ def record(benchmark, measurement, folder=RESULTS, echo=True):
             timespec="seconds"
         ),
     }
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, f"{benchmark}.jsonl"), "a") as f:
+    path = path or os.path.join(folder, f"{benchmark}.jsonl")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "a") as f:
         f.write(json.dumps(line) + "\n")
     if echo:
         print(json.dumps(line), flush=True)

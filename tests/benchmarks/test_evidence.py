@@ -1,6 +1,8 @@
 """The evidence harness: its statistics, and a dry run of real recipe runs."""
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -45,24 +47,66 @@ def dry_run(tmp_path, *extra, timeout=600):
                           timeout=timeout)  # fmt: skip
 
 
+def committed():
+    return [open(path, "rb").read() if os.path.exists(path) else None
+            for path in (evidence.PUBLISHED, evidence.LEDGER)]  # fmt: skip
+
+
 def test_dry_run_writes_its_own_report_reuses_runs_and_never_the_published(tmp_path):
-    published = os.path.join(ROOT, "benchmarks", "EVIDENCE.md")
-    before = open(published, "rb").read()
+    before = committed()
     done = dry_run(tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert open(published, "rb").read() == before  # byte for byte
+    assert committed() == before  # byte for byte: the report and the ledger
     report = tmp_path / "out" / "EVIDENCE.md"
     text = report.read_text()
     assert "| raw weights |" in text and "| EMA 0.98 from epoch 2 |" in text
     assert "--seed S --out" in text and "| 2 |" in text
+    assert f"min on {evidence.machine.describe()}. Commands:" in text
+    # Each finished run is one line of the dry run's own ledger.
+    ledger = [
+        json.loads(line) for line in open(tmp_path / "out" / "evidence_runs.jsonl")
+    ]
+    assert [(e["run"], e["benchmark"]) for e in ledger] == [
+        ("ema/sgd/seed0", "evidence_run"), ("ema/sgd/seed1", "evidence_run")
+    ]  # fmt: skip
+    assert ledger[0]["run_command"].endswith("--seed S --out " + str(
+        os.path.relpath(tmp_path / "out" / "ema" / "sgd" / "seedS", ROOT)))  # fmt: skip
+    assert 0 <= ledger[0]["metrics"]["accuracy"]["ema"]["none"] <= 1
     # Experiments left out by --only stay in the report, from their finished runs.
     assert "| augmentations | | | 0 | runs pending |" in text
     again = dry_run(tmp_path, "--no-run", timeout=120)  # reads the finished runs
     assert again.returncode == 0, again.stderr[-3000:]
     assert report.read_text().split("\n", 3)[3] == text.split("\n", 3)[3]
+    # The runs' folders gone (a new machine): the ledger still holds them.
+    shutil.rmtree(tmp_path / "out" / "ema")
+    again = dry_run(tmp_path, "--no-run", timeout=120)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert report.read_text().split("\n", 3)[3] == text.split("\n", 3)[3]
+    assert not (tmp_path / "out" / "ema").exists()
     refused = dry_run(tmp_path, "--publish", timeout=120)
     assert refused.returncode == 2 and "not from a dry run" in refused.stderr
-    assert open(published, "rb").read() == before
+    assert committed() == before
+
+
+def test_an_earlier_reports_measured_section_is_carried_over_once():
+    old = "\n".join([
+        "# Evidence", "", "Runs by `python benchmarks/evidence.py` on Chip X, 2 "
+        "cores; report of 2026-01-02. Every ...", "", "## Summary", "",
+        "| ema | EMA vs raw | -0.56 +- 0.38 | 5 | hurts | p | differs |",
+        "| muon | | | 0 | runs pending | p | |", "",
+        "## ema", "", "Regime: r.", "", "| arm | mean |", "| raw | 89.40 |", "",
+        "## muon", "", "Regime: m.", "", "No seed finished yet.", "",
+    ])  # fmt: skip
+    assert evidence.earlier(old, "muon") is None  # nothing measured to carry
+    rows, section = evidence.earlier(old, "ema")
+    assert rows == ["| ema | EMA vs raw | -0.56 +- 0.38 | 5 | hurts | p | differs |"]
+    assert section[:2] == ["## ema", ""] and section[-1] == "| raw | 89.40 |"
+    assert section[2].startswith("As published on 2026-01-02 from runs on Chip X, 2 "
+                                 "cores. Those runs were lost")  # fmt: skip
+    # A report that carried it already (no machine in its header) adds no note.
+    new = old.replace("\n".join(["## ema", ""]), "\n".join(section[:4]))
+    new = new.replace("` on Chip X, 2 cores; report", "`; report")
+    assert evidence.earlier(new, "ema")[1] == section
 
 
 def test_no_run_reports_pending_experiments_without_starting_any(tmp_path):
