@@ -74,7 +74,7 @@ class Experiment:
 # The workhorse: the fast net (recipes/cifar10_fast.py, SGD, 10 epochs: the
 # recipe's own budget) in bfloat16 on all 50,000 training and 10,000 test
 # images. Arms that need no TTA score only the untransformed test set.
-FAST = ["cifar10_fast", "--precision", "mixed_bfloat16", "--evaluate-raw"]
+FAST = "cifar10_fast --optimizer sgd --precision mixed_bfloat16 --evaluate-raw".split()
 BASELINE = [*FAST, "--tta-modes", "none", "flip", "flip_translate", "ten_crop"]
 
 

@@ -2,7 +2,8 @@
 
 The same code can lead on one chip and trail on another (oneDNN's bfloat16
 runs on AMX or AVX512-BF16 where a CPU has them), so every speed or accuracy
-figure the benchmarks write names its processor with `describe()`, and
+figure the benchmarks write names its processor with `describe()` (the
+library's `recipekit.distribute.processor()`, which recipes record too), and
 `record()` appends it to `benchmarks/results/<benchmark>.jsonl` with the
 commit, the command and the date: the machine-readable log behind RESULTS.md.
 
@@ -13,32 +14,11 @@ commit, the command and the date: the machine-readable log behind RESULTS.md.
 import datetime
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-
-BF16_FLAGS = ("amx_bf16", "avx512_bf16")
-
-
-def cpu_model_and_flags(cpuinfo="/proc/cpuinfo"):
-    """`(model name, set of flags)` from /proc/cpuinfo (or the platform's name)."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open(cpuinfo) as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and value.strip():
-                    model = value.strip()
-                elif key.strip() == "flags":
-                    flags = set(value.split())
-                if model and flags and key.strip() == "flags":
-                    break
-    except OSError:
-        pass
-    return model, flags
 
 
 def gpu():
@@ -51,15 +31,13 @@ def gpu():
     return "; ".join(done.stdout.split("\n")).strip("; ") or None
 
 
-def describe(cpuinfo="/proc/cpuinfo"):
-    """`"<CPU model>, <n> cores, bf16: <features>"` (`bf16: none` without them),
-    then `"; GPU: <name, memory>"` where there is one."""
-    model, flags = cpu_model_and_flags(cpuinfo)
-    bf16 = " ".join(f for f in BF16_FLAGS if f in flags) or "none"
+def describe():
+    """`recipekit.distribute.processor()` (`"<CPU model>, <n> cores, bf16:
+    <features>"`), then `"; GPU: <name, memory>"` where there is one."""
+    from recipekit.distribute import processor  # Keras starts: only when asked
+
     card = gpu()
-    return f"{model}, {os.cpu_count()} cores, bf16: {bf16}" + (
-        f"; GPU: {card}" if card else ""
-    )
+    return processor() + (f"; GPU: {card}" if card else "")
 
 
 def commit(folder=None):

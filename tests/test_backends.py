@@ -40,6 +40,8 @@ def run_without_tensorflow(tmp_path, code):
 
 @pytest.mark.needs_jax
 def test_the_jax_path_runs_with_tensorflow_blocked(tmp_path):
+    from recipekit.distribute import processor
+
     report = run_without_tensorflow(
         tmp_path,
         """
@@ -87,7 +89,7 @@ def test_the_jax_path_runs_with_tensorflow_blocked(tmp_path):
         "classes": 10,
         "steps": 10,
         "modes": ["flip_translate", "none"],
-        "device": f"CPU ({os.cpu_count()} cores), Keras jax backend with 1 replica(s)",
+        "device": f"CPU ({processor()}), Keras jax backend with 1 replica(s)",
     }
 
 

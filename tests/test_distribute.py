@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -70,3 +71,23 @@ def test_worker_count_and_tpu_detection_from_environment(monkeypatch):
     monkeypatch.setenv("TPU_NAME", "my-tpu")
     assert _cluster._tpu_address(None) == "my-tpu"
     assert _cluster._tpu_address("grpc://1.2.3.4:8470") == "grpc://1.2.3.4:8470"
+
+
+def test_processor_names_the_cpu_its_cores_and_bf16_features(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(
+        "processor\t: 0\nmodel name\t: Chip X v2\n"
+        "flags\t\t: fpu sse avx512f amx_bf16 avx512_bf16 amx_tile\n\n"
+        "processor\t: 1\nmodel name\t: Chip X v2\nflags\t\t: fpu\n"
+    )
+    cores = os.cpu_count()
+    line = distribute.processor(str(cpuinfo))
+    assert line == f"Chip X v2, {cores} cores, bf16: amx_bf16 avx512_bf16"
+    cpuinfo.write_text("model name\t: Chip Y\nflags\t\t: fpu avx2 fma\n")
+    assert distribute.processor(str(cpuinfo)) == f"Chip Y, {cores} cores, bf16: none"
+    missing = distribute.processor(str(tmp_path / "none"))  # not Linux: the platform
+    assert missing.endswith(f", {cores} cores, bf16: none") and len(missing) > 22
+
+
+def test_describe_names_the_processor_of_a_cpu():
+    assert f"CPU ({distribute.processor()})" in distribute.describe()

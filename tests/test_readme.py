@@ -61,7 +61,8 @@ def matches(expected, actual):
 
 def test_the_line_matcher_fails_on_a_changed_line():
     assert matches("raw         ...      -", "raw         35.10      -")
-    assert matches("  device   CPU (... cores)", "  device   CPU (2 cores)")
+    assert matches("  device   CPU (..., ... cores, bf16: ...)",
+                   "  device   CPU (AMD EPYC, 2 cores, bf16: none)")  # fmt: skip
     assert not matches("  epochs   1", "  epochs   10")
     assert not matches("== training", "== evaluating")
 

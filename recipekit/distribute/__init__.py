@@ -16,6 +16,7 @@ PyTorch, one device. On TensorFlow, its own strategies, chosen in this order:
 
 from recipekit.distribute._cluster import worker
 from recipekit.distribute._launch import launch_local
+from recipekit.distribute._processor import processor
 from recipekit.distribute._strategy import KerasDistribution, describe, strategy
 from recipekit.distribute._workers import finish_worker, fit_data, locally, run_folder
 
@@ -26,6 +27,7 @@ __all__ = [
     "fit_data",
     "launch_local",
     "locally",
+    "processor",
     "run_folder",
     "strategy",
     "worker",

@@ -1,7 +1,6 @@
 """The strategy for this machine, and its one-line description."""
 
 import contextlib
-import os
 
 import keras
 
@@ -12,6 +11,7 @@ from recipekit.distribute._cluster import (
     _tpu_address,
     worker,
 )
+from recipekit.distribute._processor import processor
 
 
 class KerasDistribution:
@@ -63,7 +63,7 @@ def _backend_devices():
         if torch.cuda.is_available():
             count = torch.cuda.device_count()
             return [torch.cuda.get_device_name(i) for i in range(count)]
-    return [f"CPU ({os.cpu_count()} cores)"]
+    return [f"CPU ({processor()})"]
 
 
 def strategy(tpu=None):
@@ -168,7 +168,7 @@ def describe(strategy_=None) -> str:
         details = tf.config.experimental.get_device_details(gpus[0])
         device = f"{len(gpus)}x {details.get('device_name', 'GPU')}"
     else:
-        device = f"CPU ({os.cpu_count()} cores)"
+        device = f"CPU ({processor()})"
     name = type(strategy_).__name__
     if name.startswith("_"):  # TensorFlow's default: no distribution at all
         return _with_workers(f"{device}, one replica (no distribution strategy)")
