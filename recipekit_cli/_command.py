@@ -13,7 +13,7 @@ import shlex
 import sys
 import zipfile
 
-from recipekit_cli._startup import debug, fail
+from recipekit_cli._startup import debug, fail, tell_user
 
 _LONGEST = 1000  # characters of an error message shown on its one line
 # A user error raised inside a tf.data function (a streamed image that does not
@@ -52,7 +52,7 @@ def one_line_interrupts():
 
     def hook(kind, value, traceback):
         if issubclass(kind, KeyboardInterrupt) and not debug():
-            print(f"\n{interrupted_line()}", file=sys.stderr, flush=True)
+            tell_user(f"\n{interrupted_line()}")
             return
         previous(kind, value, traceback)
 
@@ -62,8 +62,10 @@ def one_line_interrupts():
     def unraisable(info):
         # Ctrl-C while a callback runs (JAX's garbage-collection hook, say) is
         # "ignored" by Python and the program would go on: honour it instead.
+        # It may come while TensorFlow's start-up lines are being captured:
+        # tell_user writes past the capture, which os._exit never replays.
         if issubclass(info.exc_type, KeyboardInterrupt) and not debug():
-            print(f"\n{interrupted_line()}", file=sys.stderr, flush=True)
+            tell_user(f"\n{interrupted_line()}")
             os._exit(130)
         previous_unraisable(info)
 
@@ -98,7 +100,7 @@ def command(function, *args, **kwargs):
     except KeyboardInterrupt:
         if debug():
             raise
-        print(f"\n{interrupted_line()}", file=sys.stderr, flush=True)
+        tell_user(f"\n{interrupted_line()}")
         raise SystemExit(130) from None
     except Exception as error:
         if debug() or not (

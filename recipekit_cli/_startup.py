@@ -35,6 +35,9 @@ _NOISE = (
 )
 # "No GPU" said as an error; dropped only where no NVIDIA driver is loaded.
 _NO_DRIVER = re.compile(r"E\d{4} [\d:. ]+\d+ \S+:\d+\] failed call to cuInit")
+# While `_filtered_stderr` captures file descriptor 2, the user's own stderr
+# lives on here, so a line that must reach the user now (Ctrl-C's) still can.
+_user_stderr = None
 
 
 def verbose():
@@ -54,14 +57,17 @@ def is_noise(line, nvidia_driver=None):
 @contextlib.contextmanager
 def _filtered_stderr():
     """Captures file descriptor 2 (C++ and Python alike), then replays the rest."""
+    global _user_stderr
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as capture:
         os.dup2(capture.fileno(), 2)
+        _user_stderr = saved
         try:
             yield
         finally:
             sys.stderr.flush()
+            _user_stderr = None
             os.dup2(saved, 2)
             os.close(saved)
             capture.seek(0)
@@ -70,6 +76,30 @@ def _filtered_stderr():
             if kept:
                 sys.stderr.write("".join(kept))
                 sys.stderr.flush()
+
+
+def tell_user(line):
+    """Writes `line` to the user's stderr at once, even while start-up noise is
+    being captured (where a plain print would wait for the replay, or be lost
+    if the process ends first)."""
+    sys.stderr.flush()
+    if _user_stderr is None:
+        print(line, file=sys.stderr, flush=True)
+    else:
+        os.write(_user_stderr, f"{line}\n".encode())
+
+
+def _interrupted(error):
+    """Whether `error` came of Ctrl-C: a C extension whose start-up was
+    interrupted reports ImportError("initialization failed"), with the
+    KeyboardInterrupt as its cause or context."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def debug():
@@ -108,6 +138,8 @@ def _import_keras():
     except ModuleNotFoundError as error:
         if debug():
             raise
+        if _interrupted(error):
+            raise KeyboardInterrupt from error
         extra = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(name)
         how = f"pip install 'recipekit[{extra}]'" if extra else "install it"
         fail(
@@ -118,6 +150,8 @@ def _import_keras():
     except (ImportError, ValueError) as error:
         if debug():
             raise
+        if _interrupted(error):
+            raise KeyboardInterrupt from error
         fail(
             f"Keras cannot start the backend {name!r} "
             f"({str(error).splitlines()[0] if str(error) else type(error).__name__}). "

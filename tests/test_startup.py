@@ -113,3 +113,67 @@ def test_quiet_start_is_the_commands_own_call():
                    "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])")  # fmt: skip
     assert done.returncode == 0 and done.stdout.strip() == "1"
     assert "oneDNN" not in done.stderr and "cuda drivers" not in done.stderr
+
+
+def test_ctrl_c_in_a_finalizer_during_the_capture_still_reaches_the_user():
+    # Seen in CI: Ctrl-C while TensorFlow starts (its stderr captured) came as
+    # an "unraisable" KeyboardInterrupt; the hook printed into the capture and
+    # exited 130, so the user saw nothing at all.
+    done = _python(
+        "import sys\n"
+        "from recipekit_cli import _startup\n"
+        "from recipekit_cli._command import one_line_interrupts\n"
+        "one_line_interrupts()\n"
+        "class Finalizer:\n"
+        "    def __del__(self):\n"
+        "        raise KeyboardInterrupt\n"
+        "with _startup._filtered_stderr():\n"
+        "    Finalizer()\n"
+        "print('went on')\n"
+    )
+    assert done.returncode == 130 and done.stdout == ""
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "interrupted; nothing finished is lost" in lines[0]
+
+
+def test_ctrl_c_while_a_backend_initialises_is_an_interrupt(monkeypatch):
+    # A C extension interrupted in its start-up raises ImportError
+    # ("initialization failed") from the KeyboardInterrupt: that is Ctrl-C,
+    # not a broken backend.
+    import builtins
+
+    real_import = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "keras":
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as error:
+                raise ImportError("initialization failed") from error
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    monkeypatch.delenv("RECIPEKIT_DEBUG", raising=False)
+    monkeypatch.delenv("RECIPEKIT_VERBOSE", raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        _startup._import_keras()
+
+
+def test_a_broken_backend_is_still_one_line(monkeypatch, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name == "keras":
+            raise ImportError("initialization failed")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", broken)
+    monkeypatch.delenv("RECIPEKIT_DEBUG", raising=False)
+    monkeypatch.delenv("RECIPEKIT_VERBOSE", raising=False)
+    with pytest.raises(SystemExit) as stop:
+        _startup._import_keras()
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "cannot start the backend" in err and "(initialization failed)" in err
