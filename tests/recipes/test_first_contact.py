@@ -72,22 +72,21 @@ def test_a_recipe_prints_its_header_first_and_a_summary_last(tiny_npz, tmp_path)
     assert lines[3].split()[1] == keras.backend.backend()
     assert lines[6].split()[1] == os.path.join(str(out), "")
     for heading in (
-        "== training",  # then only the weights the run is for (--evaluate-raw)
-        "== evaluating EMA weights; TTA: none, flip, flip_translate",
+        "== training",  # the default, Muon, averages no weights: the final ones
+        "== evaluating raw weights; TTA: none, flip, flip_translate",
     ):
         assert heading in lines
-    assert not [line for line in lines if "raw weights" in line]
+    assert not [line for line in lines if "EMA" in line]
     summary = lines[lines.index("== summary") :]
     assert summary[1].split() == ["accuracy", "%", "none", "flip", "flip_translate"]
-    assert [row[:16].strip() for row in summary[2:4]] == ["ema", "ema, logit TTA"]
+    assert [row[:16].strip() for row in summary[2:4]] == ["raw", "raw, logit TTA"]
     assert summary[4].startswith("training wall time ")
     assert summary[5] == "wrote:"
     written = [row.strip() for row in summary[6:]]
     assert written == [
         str(out / n)
-        for n in ("metrics.json", "model.keras", "model_ema.keras", "curves.png",
-                  "curves.json", "log.csv")
-    ]  # fmt: skip
+        for n in ("metrics.json", "model.keras", "curves.png", "curves.json", "log.csv")
+    ]
 
 
 QUIET = "import recipekit_cli; recipekit_cli.quiet_start(); import recipekit"
