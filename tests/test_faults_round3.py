@@ -411,15 +411,24 @@ def test_ctrl_c_at_any_moment_is_one_line_with_the_command_that_resumes(
     import sys
 
     out = str(tmp_path / "run")
-    command = [sys.executable, os.path.join(ROOT, "recipes", "cifar10_resnet.py"),
+    # Ctrl-C as a terminal sends it: a test run started in the background
+    # (`pytest &` in a script) hands its children SIGINT ignored, so the child
+    # restores the default before it becomes the recipe.
+    default_sigint = (
+        "import os, signal, sys; "
+        "signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+    )
+    command = [sys.executable, "-c", default_sigint,
+               os.path.join(ROOT, "recipes", "cifar10_resnet.py"),
                "--quick", "--epochs", "3", "--out", out]  # fmt: skip
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)  # fmt: skip
     time.sleep(after_s)
     child.send_signal(signal.SIGINT)
-    _, stderr = child.communicate(timeout=300)
+    stdout, stderr = child.communicate(timeout=300)
     lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, stderr[-3000:]
+    assert len(lines) == 1, (child.returncode, stderr[-3000:], stdout[-1000:])
     assert "interrupted; nothing finished is lost" in lines[0]
     assert f"--out {out}" in lines[0] and "cifar10_resnet.py --quick" in lines[0]
     assert child.returncode != 0
