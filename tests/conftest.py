@@ -7,11 +7,21 @@ from PIL import Image
 
 import recipekit  # noqa: F401  (first Keras import: TensorFlow's start-up noise off)
 
+# Tests of code that does not depend on the Keras backend: flag parsing, the
+# start-up, the import layering, the API reference, the benchmark harnesses
+# (whose recipes are tested on every backend in tests/recipes). Single tests
+# elsewhere carry the `backend_free` marker (input checks a recipe makes before
+# Keras computes anything). They run on TensorFlow and are deselected on the
+# other backends, where they would only repeat themselves.
+BACKEND_FREE = ("tests/benchmarks/", "tests/cli/", "tests/test_api_reference.py",
+                "tests/test_layering.py", "tests/test_startup.py")  # fmt: skip
+
 
 def pytest_collection_modifyitems(config, items):
     """Tests of what is TensorFlow by nature (tf.data, tf.distribute) run there
-    only; tests that start JAX in a child process need JAX installed (the
-    README's test install has no second backend; CI installs JAX and runs them)."""
+    only; backend-free tests (above) run on TensorFlow only; tests that start
+    JAX in a child process need JAX installed (the README's test install has no
+    second backend; CI installs JAX and runs them)."""
     import keras
 
     if importlib.util.find_spec("jax") is None:
@@ -22,6 +32,11 @@ def pytest_collection_modifyitems(config, items):
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return
+    free = [item for item in items if "backend_free" in item.keywords
+            or item.nodeid.startswith(BACKEND_FREE)]  # fmt: skip
+    if free:
+        config.hook.pytest_deselected(items=free)
+        items[:] = [item for item in items if item not in free]
     skip = pytest.mark.skip(reason=f"TensorFlow-only (tf_only); backend is {backend}")
     for item in items:
         if "tf_only" in item.keywords:

@@ -384,6 +384,7 @@ def test_12b_pipeline_refuses_silent_no_ops():
 # -- Run folders ---------------------------------------------------------------
 
 
+@pytest.mark.backend_free
 def test_13_a_second_run_on_a_folder_is_refused_naming_the_holder(tmp_path):
     out = str(tmp_path / "run")
     with recipekit.run.RunFolder(out, "demo", {"seed": 0}):
@@ -409,6 +410,7 @@ def test_13_a_second_run_on_a_folder_is_refused_naming_the_holder(tmp_path):
 
 
 @pytest.mark.tf_only
+@pytest.mark.backend_free  # refused before Keras starts
 @pytest.mark.parametrize("name", ["cifar10_fast", "cifar_snapshot_ensemble",
                                   "cifar_stochastic_depth", "optimizers_tour",
                                   "transfer_learning"])  # fmt: skip

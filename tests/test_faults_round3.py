@@ -97,6 +97,7 @@ def run_recipe(name, *args, cwd=None, timeout=300, env=None):
                           timeout=timeout, env=env)  # fmt: skip
 
 
+@pytest.mark.backend_free
 def test_test_labels_past_the_training_classes_are_refused_before_training(tmp_path):
     rng = np.random.default_rng(0)
     data = tmp_path / "bad.npz"
@@ -253,6 +254,7 @@ def test_a_damaged_keras_file_is_one_line(saved_model, tmp_path):
     assert done.returncode == 2 and "damaged or truncated" in done.stderr
 
 
+@pytest.mark.backend_free
 def test_a_billion_epochs_are_refused_at_once_not_after_a_minute(tmp_path):
     start = time.perf_counter()
     with pytest.raises(ValueError, match=r"1,000,000,000 epochs of 1,000 images"):
@@ -336,6 +338,7 @@ def test_the_final_model_is_written_atomically_on_a_full_disk(full_disk):
 # -- 5. Tracebacks where one line should stand ------------------------------------
 
 
+@pytest.mark.backend_free  # the data is checked before Keras computes
 @pytest.mark.parametrize(
     "images, labels, said",
     [
@@ -353,9 +356,10 @@ def test_images_or_labels_of_a_wrong_dtype_are_one_line(tmp_path, images, labels
     done = run_recipe("cifar10_resnet", "--data", str(data), "--depth", "8",
                       "--epochs", "1", "--out", str(tmp_path / "run"))  # fmt: skip
     one_line_error(done, "bad.npz", said)
-    flags = ["--depth", "8", "--epochs", "1", "--out", str(tmp_path / "run")]
-    debug = run_recipe("cifar10_resnet", "--data", str(data), *flags, "--debug")
-    assert debug.returncode != 0 and "Traceback" in debug.stderr
+    if said == "float64":  # --debug shows the traceback (the same path for all)
+        flags = ["--depth", "8", "--epochs", "1", "--out", str(tmp_path / "run")]
+        debug = run_recipe("cifar10_resnet", "--data", str(data), *flags, "--debug")
+        assert debug.returncode != 0 and "Traceback" in debug.stderr
 
 
 def fake_package(root, name):
@@ -563,6 +567,7 @@ def test_an_empty_split_says_so(tmp_path):
         recipekit.data.load_arrays(str(path), "test")
 
 
+@pytest.mark.backend_free
 def test_images_too_small_for_the_recipes_crop_name_the_data_not_an_argument(
     tmp_path,
 ):
