@@ -19,6 +19,12 @@ reports 94.01% mean in 9.9 epochs. On the shared JPEG copy the Muon default
 is level with its peer and ahead of the SGD variant (benchmarks/RESULTS.md,
 benchmarks/EVIDENCE.md).
 
+`--snapshots M` runs the rate schedule M times, each over `epochs / M`
+epochs, and keeps the weights at each cycle's end (Huang et al. 2017); the run
+is scored by their ensemble. `--snapshots M --independent` instead trains M
+independent runs of `epochs / M` epochs (OUT/member<k>/) and scores their
+ensemble: the same cost, without the shared start.
+
 Like airbench, it scores the model once, at the end: the EMA weights (the
 final ones without averaging) under each TTA mode, probability and logit
 averages from one pass over the views. `--validate` adds a validation pass
@@ -89,6 +95,8 @@ class Config:
     muon_head_lr: float = 0.67  # the classifier (kernel std 1, logits / width)
     muon_weight_decay: float = 2e-6  # per image, as airbench's wd = 2e-6 * batch
     whitening_bias_epochs: int = 3  # Muon: the whitening bias trains this long
+    snapshots: int = 1  # M > 1: M rate cycles, a snapshot at each end, ensembled
+    independent: bool = False  # with --snapshots M: M runs of epochs/M, ensembled
     tta_modes: tuple = ("none", "flip", "flip_translate")  # the last: tta_accuracy
     validate: bool = False  # validate every epoch (the curves gain validation lines)
     evaluate_raw: bool = False  # with averaging: score the raw weights too
@@ -112,6 +120,7 @@ CHECKS = dict(epochs="[1, inf)", batch_size="[1, inf)", seeds="[1, inf)",
               cutout="[0, inf)", erasing="[0, 1]",
               mixup="[0, inf)", cutmix="[0, inf)", mix_switch="[0, 1]",
               lookahead_period="[1, inf)", ema_start_epoch="[0, inf)",
+              snapshots="[1, inf)",
               steps_per_execution="[0, inf)",
               whitening_images="[1, inf)",
               whitening_bias_epochs="[0, inf)")  # fmt: skip
@@ -148,9 +157,28 @@ def main(config: Config) -> dict:
     recipekit.run.one_process_only("cifar10_fast.py", "its training set is fed "
         "whole to one device; its seeds and evaluation are per process")  # fmt: skip
     recipekit_cli.check_pixel_flags(config)
+    check_ensemble(config)
+    if config.snapshots > 1 and config.independent:
+        return recipekit.run.resume_or_train("cifar10_fast --independent", config,
+            lambda run: independent_runs(config, run), free=FREE)  # fmt: skip
     return recipekit.run.resume_or_train(
         "cifar10_fast", config, lambda run: train(config, run), free=FREE
     )
+
+
+def check_ensemble(config):
+    """--snapshots M: cycles of whole epochs, of the raw weights."""
+    m = config.snapshots
+    if m > 1 and config.epochs % m:
+        raise ValueError(f"--snapshots {m} must divide --epochs {config.epochs}: "
+                         "each cycle (or independent run) is whole epochs")  # fmt: skip
+    averaged = config.averaging != "none" and config.ema_decay
+    if m > 1 and not config.independent and averaged:
+        raise ValueError(f"--snapshots {m} keeps the weights at each cycle's end; "
+                         f"--averaging {config.averaging} would average across the "
+                         "cycles: pass --averaging none")  # fmt: skip
+    if config.independent and m == 1:
+        raise ValueError("--independent needs --snapshots M > 1: the number of runs")
 
 
 def train(config: Config, run) -> dict:
@@ -216,11 +244,11 @@ def train(config: Config, run) -> dict:
             optimizer = recipekit.models.fast_cifar_muon(
                 total, max(1, c.whitening_bias_epochs * steps), c.batch_size,
                 c.muon_lr, c.muon_momentum, c.muon_bias_lr, c.muon_head_lr,
-                c.muon_weight_decay, c.momentum)  # fmt: skip
+                c.muon_weight_decay, c.momentum, cycles=c.snapshots)  # fmt: skip
         else:  # airbench94's; see SGD above
             optimizer = recipekit.models.fast_cifar_sgd(
                 total, c.batch_size, c.learning_rate, c.momentum, c.weight_decay,
-                c.bn_shift_lr, c.warmup, c.final_lr)  # fmt: skip
+                c.bn_shift_lr, c.warmup, c.final_lr, cycles=c.snapshots)  # fmt: skip
         if averaging == "ema":
             optimizer = recipekit.optimizers.EMA(
                 optimizer, config.ema_decay, start_step=config.ema_start_epoch * steps
@@ -267,6 +295,12 @@ def train(config: Config, run) -> dict:
     curves = recipekit.callbacks.TrainingCurves(os.path.join(run.path, "curves.png"),
         csv_path=os.path.join(run.path, "log.csv"), validation_label=label)  # fmt: skip
     callbacks = [recipekit.callbacks.EpochTimes(), curves, backup]  # first: timer
+    snapshots = None
+    if config.snapshots > 1:  # written before the epoch's backup: none is lost
+        snapshots = recipekit.callbacks.SnapshotEnsemble(
+            config.snapshots, os.path.join(run.path, "snapshots"), model=net
+        )
+        callbacks.insert(2, snapshots)
     if config.validate:  # after the timer, before the curves: validation untimed
         test = (x_test, y_test)
         callbacks.insert(1, recipekit.callbacks.Validate(net, test, batch_size=1024))
@@ -278,8 +312,9 @@ def train(config: Config, run) -> dict:
     model.fit(inputs, targets, config.batch_size, config.epochs,
               callbacks=callbacks, steps_per_epoch=steps, shuffle=False,
               verbose=recipekit.report.fit_verbosity())  # fmt: skip
-    if backup.stopped:
-        run.stop(backup.stopped, dataclasses.asdict(config))
+    stopped = backup.stopped or (snapshots is not None and snapshots.stopped)
+    if stopped:
+        run.stop(stopped, dataclasses.asdict(config))
     # Every epoch's time, a killed process's too (the first includes tracing);
     # the wall time adds the epochs of killed processes to this one's.
     epoch_times = curves.history.get("epoch_time_s", [])
@@ -313,6 +348,13 @@ def train(config: Config, run) -> dict:
     logit_tta = {m: a for m, a in scores["logits"].items() if m != "none"}
     if logit_tta:  # the logit average of one view is its probability's
         tta[f"{weights}, logit TTA"] = logit_tta
+    saved = []
+    if snapshots is not None:  # the run is for the snapshots' ensemble
+        final = tta["snapshot ensemble"] = ensemble_scores(
+            net, snapshots.snapshots, test, config, "snapshot ensemble"
+        )
+        saved = [os.path.join("snapshots", f"snapshot_{i}.weights.h5")
+                 for i in range(config.snapshots)]  # fmt: skip
     laps.lap("evaluate")
     metrics = {
         "test_accuracy": round(final["none"], 4),
@@ -329,10 +371,62 @@ def train(config: Config, run) -> dict:
     }
     metrics = run.finish(metrics)  # then the backup goes: a kill before resumes
     averaged = [f"model_{averaging}.keras"] if averaging != "none" else []
-    names = ["metrics.json", "model.keras", *averaged, "curves.png", "curves.json",
-             "log.csv"]  # fmt: skip
+    names = ["metrics.json", "model.keras", *averaged, *saved, "curves.png",
+             "curves.json", "log.csv"]  # fmt: skip
     names = [os.path.join(run.path, n) for n in names]
     recipekit.report.summary(tta, wall_s=wall, paths=names)
+    return metrics
+
+
+def ensemble_scores(net, members, test, config, name):
+    """The members' (weight files or lists) averaged probabilities under each
+    TTA mode, in one pass over the views."""
+    recipekit.report.phase(f"evaluating the {name} of {len(members)}; TTA: "
+                           f"{', '.join(config.tta_modes)}")  # fmt: skip
+    ensemble = recipekit.models.ensemble_model(net, members)
+    return recipekit.evaluate.evaluate_tta(ensemble, test, tuple(config.tta_modes),
+        pad=config.translate, batch_size=1024)  # fmt: skip
+
+
+def independent_runs(config: Config, run) -> dict:
+    """`--snapshots M --independent`: M runs of `epochs / M` epochs each (seeds
+    seed, seed + 1000, ...) in OUT/member<k>/ (each resumes on its own), then
+    their ensemble: a snapshot ensemble's rival at equal cost."""
+    m = config.snapshots
+    members = [dataclasses.replace(config, epochs=config.epochs // m, snapshots=1,
+                                   independent=False, seed=config.seed + 1000 * k,
+                                   out=os.path.join(config.out, f"member{k}"))
+               for k in range(m)]  # fmt: skip
+    results = [main(member) for member in members]
+    weights = "raw" if config.averaging == "none" else config.averaging  # scored
+    name = "model.keras" if weights == "raw" else f"model_{weights}.keras"
+    nets = [keras.saving.load_model(os.path.join(c.out, name)) for c in members]
+    x_test, y_test, _ = recipekit.data.load_arrays(config.data, "test")
+    tta = {
+        "ensemble": ensemble_scores(
+            nets[0],
+            [n.get_weights() for n in nets],
+            (x_test, y_test),
+            config,
+            "independent runs",
+        )
+    }
+    tta.update({f"member {k}": r["accuracy"][weights] for k, r in enumerate(results)})
+    wall = sum(r["wall_time_s"] for r in results)
+    metrics = {
+        "test_accuracy": round(tta["ensemble"]["none"], 4),
+        "tta_accuracy": round(tta["ensemble"][config.tta_modes[-1]], 4),
+        "accuracy": {w: {mode: round(a, 4) for mode, a in r.items()}
+                     for w, r in tta.items()},
+        "epochs": config.epochs,
+        "wall_time_s": round(wall, 1),
+        "backend": keras.backend.backend(),
+        "config": dataclasses.asdict(config),
+    }  # fmt: skip
+    metrics = run.finish(metrics)
+    paths = [os.path.join(config.out, "metrics.json")]
+    paths += [os.path.join(c.out, "") for c in members]
+    recipekit.report.summary(tta, wall_s=wall, paths=paths)
     return metrics
 
 

@@ -1,6 +1,7 @@
 """The optimizers of airbench94 and airbench94_muon, for `fast_cifar_net`."""
 
 import keras
+import numpy as np
 
 from recipekit._checks import check_number
 from recipekit.optimizers import Muon, PiecewiseLinear, RateFactors
@@ -15,6 +16,7 @@ def fast_cifar_sgd(
     bn_shift_lr=64.0,
     warmup=0.2,
     final_lr=0.0,
+    cycles=1,
 ):
     """airbench94's optimizer: Nesterov SGD, a triangular rate, shifts at 64x.
 
@@ -23,7 +25,9 @@ def fast_cifar_sgd(
     is `learning_rate * batch_size / 1024` (a mean loss). Weight decay is
     decoupled (`w -= lr * weight_decay * w` per step) and the BatchNorm shifts
     of `fast_cifar_net` (variables named `*_bn/beta`) train at `bn_shift_lr`
-    times the rate (`recipekit.optimizers.RateFactors`).
+    times the rate (`recipekit.optimizers.RateFactors`). With `cycles=M` the
+    triangle runs M times, each over `total_steps / M` steps, restarting at
+    `0.2 * peak` (a snapshot ensemble's cycles, `callbacks.SnapshotEnsemble`).
 
     Args:
         total_steps: training steps in all (epochs x steps per epoch).
@@ -34,6 +38,7 @@ def fast_cifar_sgd(
         bn_shift_lr: rate multiplier of the BatchNorm shifts.
         warmup: fraction of the steps to the peak, in (0, 1).
         final_lr: the rate at the end, times the peak, in [0, 1].
+        cycles: how many times the schedule runs; must divide `total_steps`.
 
     Examples:
 
@@ -44,10 +49,10 @@ def fast_cifar_sgd(
     check_number("total_steps", total_steps, "[1, inf)", integer=True)
     check_number("warmup", warmup, "(0, 1)")
     check_number("final_lr", final_lr, "[0, 1]")
+    length = cycle_length(total_steps, cycles)
     peak = learning_rate * batch_size / 1024
-    schedule = PiecewiseLinear(
-        [0, warmup * total_steps, total_steps], [0.2 * peak, peak, final_lr * peak]
-    )
+    schedule = cyclic([0, warmup * length, length], [0.2 * peak, peak, final_lr * peak],
+                      cycles)  # fmt: skip
     optimizer = keras.optimizers.SGD(
         schedule, momentum=momentum, nesterov=True, weight_decay=weight_decay
     )
@@ -64,6 +69,7 @@ def fast_cifar_muon(
     head_lr=0.67,
     weight_decay=2e-6,
     momentum=0.85,
+    cycles=1,
 ):
     """airbench94_muon's optimizer: Muon for the conv filters, SGD for the rest.
 
@@ -75,7 +81,9 @@ def fast_cifar_muon(
     airbench's, per image of a summed loss, so they are multiplied by
     `batch_size` for Keras's mean loss; airbench's coupled decay, which goes
     through the momentum (1 / (1 - momentum) times as much once steady) and
-    falls with the rate, is decoupled here.
+    falls with the rate, is decoupled here. With `cycles=M` every rate but the
+    whitening bias's falls M times, each over `total_steps / M` steps,
+    restarting at its peak (a snapshot ensemble's cycles).
 
     Args:
         total_steps: training steps in all.
@@ -87,6 +95,7 @@ def fast_cifar_muon(
         head_lr: per-image rate of the classifier.
         weight_decay: per-image weight decay of the SGD groups.
         momentum: the SGD groups' Nesterov momentum.
+        cycles: how many times the rates fall; must divide `total_steps`.
 
     Returns:
         A `keras.optimizers.MultiOptimizer` with groups `muon`, `sgd_head`,
@@ -101,13 +110,16 @@ def fast_cifar_muon(
     check_number("total_steps", total_steps, "[1, inf)", integer=True)
     check_number("whitening_bias_steps", whitening_bias_steps, "[1, inf)", integer=True)
     check_number("momentum", momentum, "[0, 1)")
+    length = cycle_length(total_steps, cycles)
 
-    def falling(rate, until):  # rate at step 0, linearly to 0 at `until`, then 0
+    def falling(rate, until=None):  # from `rate` linearly to 0 each cycle, or
+        if until is None:  # once, to 0 at `until`, then 0
+            return cyclic([0, length], [rate, 0.0], cycles)
         if until >= total_steps:
             return PiecewiseLinear([0, total_steps], [rate, 0.0])
         return PiecewiseLinear([0, until, total_steps], [rate, 0, 0])
 
-    def sgd(per_image, name, until=total_steps):
+    def sgd(per_image, name, until=None):
         rate = per_image * batch_size  # a summed loss's rate, for a mean
         decay = weight_decay * batch_size / (1 - momentum)
         return keras.optimizers.SGD(
@@ -119,7 +131,7 @@ def fast_cifar_muon(
         )
 
     muon = Muon(
-        falling(muon_lr, total_steps),
+        falling(muon_lr),
         momentum=muon_momentum,
         nesterov=True,
         ns_steps=3,
@@ -134,3 +146,28 @@ def fast_cifar_muon(
     return keras.optimizers.MultiOptimizer(
         keras.optimizers.OptimizerMap(default, groups)
     )
+
+
+def cycle_length(total_steps, cycles):
+    """Steps per cycle: `total_steps / cycles`, a whole number, or a ValueError."""
+    check_number("cycles", cycles, "[1, inf)", integer=True)
+    if total_steps % cycles:
+        raise ValueError(
+            f"Argument `cycles` must divide `total_steps`. Received: cycles={cycles}, "
+            f"total_steps={total_steps}"
+        )
+    return total_steps // cycles
+
+
+def cyclic(steps, values, cycles):
+    """`PiecewiseLinear(steps, values)` (from step 0 to `steps[-1]`, a cycle's
+    length) run `cycles` times back to back: every whole step of every cycle
+    gets the one-cycle rate, and the next cycle starts at the first value."""
+    if cycles == 1:
+        return PiecewiseLinear(steps, values)
+    length = steps[-1]
+    last = float(np.interp(length - 1, steps, values))  # a cycle's last step
+    cycle = [(s, v) for s, v in zip(steps, values, strict=True) if s < length - 1]
+    cycle.append((length - 1, last))
+    points = [(c * length + s, v) for c in range(cycles) for s, v in cycle]
+    return PiecewiseLinear(*zip(*points, strict=True))

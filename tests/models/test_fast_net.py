@@ -123,3 +123,29 @@ def test_whitening_arguments_are_checked():
     layer.build((None, 8, 8, 3))
     with pytest.raises(ValueError, match="built for 3"):
         layer.adapt(np.zeros((2, 8, 8, 1)))
+
+
+def _rates(optimizer, steps):
+    """[(group name, [rate at step 0, 1, ...])] of a fast optimizer's
+    scheduled groups, in their order."""
+    inner = optimizer.optimizers if hasattr(optimizer, "optimizers") else [optimizer]
+    return [(o.name, [float(o._learning_rate(s)) for s in range(steps)])
+            for o in inner if callable(o._learning_rate)]  # fmt: skip
+
+
+def test_fast_optimizers_repeat_their_schedule_in_each_cycle():
+    one = _rates(recipekit.models.fast_cifar_sgd(30, 1024), 30)
+    three = _rates(recipekit.models.fast_cifar_sgd(90, 1024, cycles=3), 90)
+    assert len(one) == len(three) == 2  # the rate and the BatchNorm shifts' 64x
+    for (_, rates), (_, cycled) in zip(one, three, strict=True):
+        np.testing.assert_allclose(cycled, rates * 3, rtol=1e-6, atol=1e-7)
+    one = dict(_rates(recipekit.models.fast_cifar_muon(20, 5), 20))
+    two = dict(_rates(recipekit.models.fast_cifar_muon(40, 5, cycles=2), 40))
+    for name in ("muon", "sgd_head", "sgd_shifts"):
+        np.testing.assert_allclose(two[name], one[name] * 2, rtol=1e-6, atol=1e-7)
+    # The whitening bias trains once, in the first steps: never again.
+    assert two["sgd_whitening"][5:] == [0.0] * 35 and two["sgd_whitening"][0] > 0
+    with pytest.raises(ValueError, match="must divide `total_steps`"):
+        recipekit.models.fast_cifar_sgd(100, cycles=3)
+    with pytest.raises(ValueError, match="cycles"):
+        recipekit.models.fast_cifar_muon(100, 10, cycles=0)

@@ -1,6 +1,7 @@
 import csv
 import dataclasses
 import json
+import os
 
 import keras
 import numpy as np
@@ -335,3 +336,73 @@ def test_steps_per_execution_must_divide_an_epoch(load_recipe, tiny_npz, tmp_pat
     assert len(metrics["epoch_times_s"]) == 2 and metrics["test_accuracy"] >= 0
     with pytest.raises(SystemExit):
         recipe.parse_args(["--steps-per-execution", "-1"])
+
+
+def test_snapshots_restart_the_rates_and_score_the_snapshots_ensemble(
+    load_recipe, tiny_npz, tmp_path
+):
+    recipe = load_recipe("cifar10_fast")  # 96 images, batch 32: 3 steps an epoch
+    config = tiny(recipe, tiny_npz, tmp_path, ["--snapshots", "2"], epochs=4,
+                  tta_modes=("none", "flip"))  # fmt: skip
+    metrics = recipe.main(config)
+    run = tmp_path / "run"
+    files = sorted(os.listdir(run / "snapshots"))
+    assert files == ["snapshot_0.weights.h5", "snapshot_1.weights.h5"]
+    with open(run / "log.csv") as f:
+        rates = [float(r["learning_rate/muon"]) for r in csv.DictReader(f)]
+    # Two cycles of 6 steps: the rate at each epoch's end (the next step's):
+    # 0.24 * 3/6, then 0.24 again (the restart), then 0.12, then the last step's.
+    np.testing.assert_allclose(rates, [0.12, 0.24, 0.12, 0.04], atol=1e-6)
+    assert set(metrics["accuracy"]) == {"raw", "raw, logit TTA", "snapshot ensemble"}
+    net = keras.saving.load_model(run / "model.keras")
+    ensemble = recipekit.models.ensemble_model(
+        net, [str(run / "snapshots" / f) for f in files]
+    )
+    data = np.load(config.data)
+    expected = recipekit.evaluate.evaluate_tta(
+        ensemble, (data["x_test"], data["y_test"]), ("none", "flip"), pad=2, verbose=0
+    )
+    assert metrics["accuracy"]["snapshot ensemble"] == {
+        m: round(a, 4) for m, a in expected.items()
+    }
+    assert metrics["test_accuracy"] == round(expected["none"], 4)
+
+
+def test_independent_runs_of_equal_cost_are_ensembled(load_recipe, tiny_npz, tmp_path):
+    recipe = load_recipe("cifar10_fast")
+    argv = ["--snapshots", "2", "--independent"]
+    config = tiny(recipe, tiny_npz, tmp_path, argv, tta_modes=("none",))
+    metrics = recipe.main(config)
+    run = tmp_path / "run"
+    members = []
+    for k in range(2):
+        with open(run / f"member{k}" / "metrics.json") as f:
+            member = json.load(f)
+        assert member["epochs"] == 1 and member["config"]["seed"] == 1000 * k
+        members.append(keras.saving.load_model(run / f"member{k}" / "model.keras"))
+        assert metrics["accuracy"][f"member {k}"] == member["accuracy"]["raw"]
+    ensemble = recipekit.models.ensemble_model(
+        members[0], [m.get_weights() for m in members]
+    )
+    data = np.load(config.data)
+    expected = recipekit.evaluate.evaluate_tta(
+        ensemble, (data["x_test"], data["y_test"]), ("none",), verbose=0
+    )
+    assert metrics["test_accuracy"] == round(expected["none"], 4)
+    again = recipe.main(config)  # finished: read back, nothing retrained
+    assert again == json.loads(json.dumps(metrics))
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--snapshots", "3"], "--snapshots 3 must divide --epochs 8"),
+        (["--snapshots", "2", "--averaging", "ema"], "pass --averaging none"),
+        (["--optimizer", "sgd", "--snapshots", "2"], "--averaging ema would"),
+        (["--independent"], "--independent needs --snapshots M > 1"),
+    ],
+)
+def test_snapshot_settings_that_cannot_work_are_refused(load_recipe, argv, message):
+    recipe = load_recipe("cifar10_fast")
+    with pytest.raises(ValueError, match=message):
+        recipe.check_ensemble(recipe.parse_args(argv))
