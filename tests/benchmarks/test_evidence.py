@@ -109,6 +109,32 @@ def test_an_earlier_reports_measured_section_is_carried_over_once():
     assert evidence.earlier(new, "ema")[1] == section
 
 
+def test_a_published_row_stays_until_the_runs_here_have_as_many_seeds():
+    old = "\n".join([
+        "# Evidence", "", "Runs by `python benchmarks/evidence.py` on Chip X; "
+        "report of 2026-01-02.", "", "## Summary", "",
+        "| ema | EMA vs raw | -0.56 +- 0.38 | 5 | hurts | p | differs |", "",
+        "## ema", "", "Regime: r.", "", "| arm | mean |", "| raw | 89.40 |", "",
+    ])  # fmt: skip
+    assert evidence.seeds_of(evidence.earlier(old, "ema")[0]) == 5
+    experiment = next(e for e in evidence.CPU if e.name == "ema")
+    args = type("Args", (), dict(before=old, argv=[], seeds=5, max_seeds=10,
+                                 target=0.5, seed=0, machines={}))()  # fmt: skip
+
+    def result(seeds):
+        base = {"arm": "raw weights", "mean": 89.0, "std": 0.1, "values": [89.0]}
+        arm = dict(base, arm="EMA 0.98 from epoch 2", diff=0.1, half=0.2,
+                   significant=False)  # fmt: skip
+        rows = [dict(r, values=r["values"] * seeds) for r in (base, arm)]
+        return {"experiment": "ema", "rows": rows, "seeds": list(range(seeds)),
+                "complete": False, "commands": {}, "wall_s": 1.0}  # fmt: skip
+
+    text = evidence.markdown([result(1)], {"ema": experiment}, args)
+    assert "| -0.56 +- 0.38 | 5 |" in text and "As published on" in text
+    text = evidence.markdown([result(5)], {"ema": experiment}, args)
+    assert "-0.56" not in text and "| +0.10 +- 0.20 | 5 (runs go on) |" in text
+
+
 def test_no_run_reports_pending_experiments_without_starting_any(tmp_path):
     done = dry_run(tmp_path, "--no-run", timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
