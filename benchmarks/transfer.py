@@ -93,8 +93,8 @@ def main(argv=None):
         "--labels-per-class", type=int, nargs="+", default=[50, 200, 1000]
     )
     parser.add_argument("--dry-run", action="store_true",
-                        help="1,000 images of the bundled sample, 20 labels per "
-                        "class, 1 epoch per stage: checks the path in seconds")  # fmt: skip
+                        help="1,000 images of the bundled sample, 20 labels a "
+                        "class, 1 epoch a stage: checks the path")  # fmt: skip
     args = parser.parse_args(argv)
     if args.dry_run:
         args.data, args.source_epochs, args.labels_per_class = "cifar10_sample", 1, [20]
