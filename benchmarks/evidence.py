@@ -309,7 +309,8 @@ CPU = [
         "per epoch on the full data here (RESULTS.md), so one ResNet-110 run "
         "of 500 epochs would take about 100 hours; shorter or shallower runs "
         "underfit, where stochastic depth only costs accuracy. It is left to "
-        "the GPU stage (`--scale paper`)",
+        "the GPU stage (`--scale paper`; `gpu_fast_cifar.py paper` runs it "
+        "across device calls)",
     ),
     Experiment(
         "regularizers",
@@ -376,15 +377,18 @@ CPU = [
     ),
 ]
 
+# The published protocols, for the GPU stage (`gpu_fast_cifar.py paper` runs
+# them in this order): (name, protocol and paper figure, recipe and flags).
 PAPER = [
-    ("ResNet-20, 182 epochs (He et al. 2016: 91.25%)",
-     "python recipes/cifar10_resnet.py --data cifar10"),
-    ("ResNet-56, 182 epochs (He et al. 2016: 93.03%)",
-     "python recipes/cifar10_resnet.py --data cifar10 --depth 56"),
-    ("Stochastic-depth ResNet-110, 500 epochs (Huang et al. 2016: 5.25% error)",
-     "python recipes/cifar_stochastic_depth.py --data cifar10"),
-    ("Snapshot ensembles, 300 epochs (Huang et al. 2017)",
-     "python recipes/cifar_snapshot_ensemble.py --data cifar10"),
+    ("resnet20", "ResNet-20, 182 epochs (He et al. 2016: 91.25%)",
+     ["cifar10_resnet"]),
+    ("stochastic_depth",
+     "Stochastic-depth ResNet-110, 500 epochs (Huang et al. 2016: 5.25% error)",
+     ["cifar_stochastic_depth"]),
+    ("snapshot", "Snapshot ensembles of ResNet-110, M=6 in 300 epochs (Huang et "
+     "al. 2017)", ["cifar_snapshot_ensemble", "--depth", "110"]),
+    ("resnet56", "ResNet-56, 182 epochs (He et al. 2016: 93.03%)",
+     ["cifar10_resnet", "--depth", "56"]),
 ]  # fmt: skip
 
 
@@ -768,9 +772,13 @@ def main(argv=None):
     args = p.parse_args(argv)
     args.argv, args.machines, args.before = argv, {}, ""
     if args.scale == "paper":
-        for i, (what, command) in enumerate(PAPER, 1):
-            print(f"{i}. {what}\n   {command}")
-        print("These need a GPU (hours each); none has run here yet.")
+        for i, (_, what, (recipe, *flags)) in enumerate(PAPER, 1):
+            command = " ".join(["python", f"recipes/{recipe}.py", *flags])
+            print(f"{i}. {what}\n   {command} --data cifar10")
+        print(
+            "These need a GPU (hours each): `benchmarks/gpu_fast_cifar.py "
+            "paper` runs them in turn, resuming across device calls."
+        )
         return 0
     experiments = {e.name: e for e in CPU}
     if args.list:

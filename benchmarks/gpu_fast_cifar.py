@@ -28,23 +28,37 @@ bfloat16 instead of float16 with loss scaling, 5 steps or a whole epoch per
 compiled call), `--rounds` times in turn: steady and first (compiling)
 epochs, each phase of the process (`phase_s`), and both ratios to the peer.
 
+`paper` runs the published protocols (`evidence.py --scale paper`: ResNet-20
+for 182 epochs first, then stochastic depth, snapshot ensembles, ResNet-56)
+in turn, each recipe into its own folder, until `--budget-s` is spent. The
+recipe running then is stopped (its backup holds its state), and the run
+folders come back packed in OUT/paper_runs.tar.00, .01, ... (15 MiB parts).
+Copy those parts into `gpu_runs/` here and carry `gpu_runs` too in the next
+call: each recipe resumes where it stopped, and a finished one is reported,
+not run again. OUT/summary.json has every protocol's state and metrics.
+
     python benchmarks/gpu_fast_cifar.py prepare
     python benchmarks/gpu_fast_cifar.py run --dry-run --out /tmp/gpu   # CPU check
     python benchmarks/gpu_fast_cifar.py profile --dry-run --out /tmp/gpu
+    python benchmarks/gpu_fast_cifar.py paper --dry-run --out /tmp/gpu
 """
 
 import argparse
+import glob
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 
+import evidence  # beside this script (its folder is on the path)
 import machine
-import peer_side_by_side  # beside this script (its folder is on the path)
+import peer_side_by_side
 
 # Several processes share the card (this one, each recipe run, each peer run):
 # JAX takes memory as it needs it instead of 75% of the card at its start, and
@@ -59,6 +73,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DATA = os.path.join(ROOT, "gpu_data", "cifar10-jpeg.tar.gz")
 PEERS = os.path.join(ROOT, "gpu_data", "peers")  # airbench's scripts, carried
+CARRIED = os.path.join(ROOT, "gpu_runs")  # the paper runs' parts, carried back
+PART = 15 * 2**20  # bytes per part: the device tool returns files of 16 MiB at most
 WHEELS = ("keras==3.15.1", "namex==0.1.0", "optree==0.20.0")
 
 
@@ -169,6 +185,117 @@ def profile(args, work, deadline):
     }  # fmt: skip
 
 
+def run_until(command, deadline, grace_s=60, **options):
+    """Runs `command` until it ends or `deadline` (a `time.perf_counter()`);
+    then Ctrl-C (a recipe saves its state and exits), and a kill after
+    `grace_s`. Returns its exit status, or "stopped" where the deadline came."""
+    # Ctrl-C restored: a process started in the background ignores SIGINT, and
+    # its children would inherit that.
+    child = subprocess.Popen(
+        command,
+        **options,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        return child.wait(timeout=max(0.0, deadline - time.perf_counter()))
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        return "stopped"
+
+
+def unpack(carried, folder):
+    """The parts of an earlier call's runs (`carried`/paper_runs.tar.NN), joined
+    and read safely (no path out of `folder`, no links out) into `folder`."""
+    parts = sorted(glob.glob(os.path.join(carried, "paper_runs.tar.[0-9][0-9]")))
+    if not parts:
+        return False
+    joined = folder + ".carried.tar"
+    with open(joined, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as f:
+                shutil.copyfileobj(f, out)
+    with tarfile.open(joined) as archive:
+        archive.extractall(folder, filter="data")
+    os.remove(joined)
+    return True
+
+
+def pack(folder, out):
+    """`folder`'s runs as OUT/paper_runs.tar.00, .01, ... of `PART` bytes."""
+    joined = folder + ".tar"
+    with tarfile.open(joined, "w") as archive:
+        for name in sorted(os.listdir(folder)):
+            archive.add(os.path.join(folder, name), arcname=name)
+    os.makedirs(out, exist_ok=True)
+    names = []
+    with open(joined, "rb") as f:
+        while chunk := f.read(PART):
+            names.append(f"paper_runs.tar.{len(names):02d}")
+            with open(os.path.join(out, names[-1]), "wb") as part:
+                part.write(chunk)
+    os.remove(joined)
+    return names
+
+
+def paper(args, work, deadline):
+    """Each published protocol in turn (`evidence.PAPER`), resumed from the
+    carried runs, while the budget lasts; their states and metrics."""
+    runs = os.path.join(work, "paper")
+    os.makedirs(runs, exist_ok=True)
+    carried = unpack(args.carried, runs)
+    progress_path = os.path.join(runs, "progress.json")
+    progress = json.load(open(progress_path)) if os.path.exists(progress_path) else {}
+    found = {}
+    for name, what, (recipe, *flags) in evidence.PAPER:
+        if name not in args.protocols:
+            continue
+        folder = os.path.join(runs, name)
+        metrics_path = os.path.join(folder, "metrics.json")
+        flags = [*flags, "--data", os.path.abspath(args.data)]
+        if args.dry_run:  # a tiny net for 2 epochs (2 snapshots) on tiny data
+            flags += ["--epochs", "2", "--depth", "8", "--batch-size", "32"]
+            flags += ["--snapshots", "2"] if recipe == "cifar_snapshot_ensemble" else []
+        entry = progress.setdefault(
+            name, {"protocol": what, "train_s": 0.0, "calls": 0}
+        )
+        if not os.path.exists(metrics_path) and deadline - time.perf_counter() > 90:
+            print(f"[{time.strftime('%H:%M:%S')}] paper: {name}", flush=True)
+            shown = [
+                os.path.relpath(f, ROOT) if f.startswith(ROOT) else f for f in flags
+            ]
+            entry["command"] = " ".join(["python", f"recipes/{recipe}.py", *shown])
+            flags += ["--out", folder]
+            started = time.perf_counter()
+            script = os.path.join(ROOT, "recipes", f"{recipe}.py")
+            entry["last exit"] = run_until(
+                [sys.executable, script, *flags], deadline, grace_s=30
+            )
+            entry["train_s"] = round(
+                entry["train_s"] + time.perf_counter() - started, 1
+            )
+            entry["calls"] += 1
+        if os.path.exists(metrics_path):  # finished, or stopped (a bad loss)
+            metrics = evidence.numbers(json.load(open(metrics_path)))
+            entry["state"] = metrics.get("status", "finished")
+            found[name] = {**entry, "metrics": metrics}
+        else:
+            status = entry.get("last exit")
+            entry["state"] = "resumes in the next call"
+            if not entry["calls"]:
+                entry["state"] = "not started"
+            elif status != "stopped":
+                entry["state"] = f"failed (exit status {status}; output above)"
+            found[name] = dict(entry)
+    machine.write_json(progress_path, progress)
+    parts = pack(runs, args.out)
+    return {"carried in": carried, "parts": parts, "protocols": found}
+
+
 def versions():
     import keras
 
@@ -190,6 +317,8 @@ def run(args):
     try:
         if args.command == "profile":
             summary["profile"] = profile(args, work, deadline)
+        if args.command == "paper":
+            summary["paper"] = paper(args, work, deadline)
         for variant in args.variants if args.command == "run" else ():
             if deadline - time.perf_counter() < args.budget_s / 5:
                 summary[f"side_by_side_{variant}"] = "skipped: out of budget"
@@ -224,11 +353,26 @@ def main(argv=None):
     f.add_argument("--seed", type=int, default=0)
     r.add_argument("--seeds", type=int, default=3, help="seeds of each variant")
     f.set_defaults(seeds=1)  # profile: one seed (--seed), arms in --rounds
-    for sub in (r, f):
+    a = commands.add_parser("paper", help="the published protocols, in turn")
+    a.add_argument(
+        "--carried",
+        default=CARRIED,
+        help="where the last call's paper_runs.tar.NN parts were carried (gpu_runs)",
+    )
+    names = [name for name, _, _ in evidence.PAPER]
+    a.add_argument(
+        "--protocols",
+        nargs="+",
+        choices=names,
+        default=names,
+        help="which, in the order of evidence.PAPER",
+    )
+    for sub in (r, f, a):
         sub.add_argument("--data", default=DATA)
         sub.add_argument("--out", default=os.environ.get("OUT", "runs/gpu"))
         sub.add_argument("--budget-s", type=float, default=540)
         sub.add_argument("--dry-run", action="store_true", help="tiny runs, on CPU")
+    for sub in (r, f):
         sub.add_argument("--peers", help="folder of the peer scripts (else "
                          "gpu_data/peers)", default=os.path.join(ROOT, "..",
                          "shared", "peers"))  # fmt: skip
@@ -236,6 +380,8 @@ def main(argv=None):
     if args.command == "prepare":
         prepare(args.source)
         return 0
+    if args.command == "paper" and args.dry_run:
+        args.data = evidence.tiny_data(tempfile.mkdtemp())
     return run(args)
 
 
