@@ -35,7 +35,10 @@ recipe running then is stopped (its backup holds its state), and the run
 folders come back packed in OUT/paper_runs.tar.00, .01, ... (15 MiB parts).
 Copy those parts into `gpu_runs/` here and carry `gpu_runs` too in the next
 call: each recipe resumes where it stopped, and a finished one is reported,
-not run again. OUT/summary.json has every protocol's state and metrics.
+not run again. OUT/summary.json has every protocol's state and metrics. The
+device command is the one above with `paper` for `run` (carry `.whl`,
+`gpu_data` and `gpu_runs`); back here, `rm -rf gpu_runs && mkdir gpu_runs &&
+cp FILES_AT/paper_runs.tar.* gpu_runs/` (only the latest call's parts).
 
     python benchmarks/gpu_fast_cifar.py prepare
     python benchmarks/gpu_fast_cifar.py run --dry-run --out /tmp/gpu   # CPU check
