@@ -448,13 +448,17 @@ def numbers(metrics):
 
 
 def kept_run(ledger, run, command):
-    """The ledger's last entry for this run and command, or None."""
-    found = None
+    """The ledger's last entry for this run and command, or None. The commands
+    are compared without their `--out` (the last flag): the same run found
+    under another OUT (`--out runs/evidence` here, `/work/runs/evidence` on
+    the machine that ran it) is the same run."""
+    found, command = None, command.rsplit(" --out ", 1)[0]
     if os.path.exists(ledger):
         with open(ledger) as f:
             for line in f:
                 entry = json.loads(line)
-                if entry["run"] == run and entry["run_command"] == command:
+                kept = entry["run_command"].rsplit(" --out ", 1)[0]
+                if entry["run"] == run and kept == command:
                     found = entry
     return found
 

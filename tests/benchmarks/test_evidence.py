@@ -88,6 +88,22 @@ def test_dry_run_writes_its_own_report_reuses_runs_and_never_the_published(tmp_p
     assert committed() == before
 
 
+def test_the_ledger_finds_a_run_under_another_out_folder(tmp_path):
+    ledger = tmp_path / "ledger.jsonl"
+    ran = "python recipes/cifar10_fast.py --tta-modes none --seed S --out "
+    entries = [{"run": "snapshot/one/seed0", "run_command": ran + out, "n": n}
+               for n, out in enumerate(["../runs/e/snapshot/one/seedS",
+                                        "/work/x/snapshot/one/seedS"])]  # fmt: skip
+    ledger.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    found = evidence.kept_run(
+        str(ledger), "snapshot/one/seed0", ran + "runs/e/snapshot/one/seedS"
+    )
+    assert found["n"] == 1  # the last entry of the run, whatever its OUT
+    other = "python recipes/cifar10_fast.py --tta-modes flip --seed S --out x"
+    assert evidence.kept_run(str(ledger), "snapshot/one/seed0", other) is None
+    assert evidence.kept_run(str(ledger), "snapshot/one/seed1", ran + "x") is None
+
+
 def test_an_earlier_reports_measured_section_is_carried_over_once():
     old = "\n".join([
         "# Evidence", "", "Runs by `python benchmarks/evidence.py` on Chip X, 2 "
