@@ -35,10 +35,11 @@ recipe running then is stopped (its backup holds its state), and the run
 folders come back packed in OUT/paper_runs.tar.00, .01, ... (15 MiB parts).
 Copy those parts into `gpu_runs/` here and carry `gpu_runs` too in the next
 call: each recipe resumes where it stopped, and a finished one is reported,
-not run again. OUT/summary.json has every protocol's state and metrics. The
-device command is the one above with `paper` for `run` (carry `.whl`,
-`gpu_data` and `gpu_runs`); back here, `rm -rf gpu_runs && mkdir gpu_runs &&
-cp FILES_AT/paper_runs.tar.* gpu_runs/` (only the latest call's parts).
+not run again (only its metrics.json comes back). OUT/summary.json has every
+protocol's state and metrics. The device command is the one above with
+`paper` for `run` (carry `.whl`, `gpu_data` and `gpu_runs`); back here,
+`rm -rf gpu_runs && mkdir gpu_runs && cp FILES_AT/paper_runs.tar.* gpu_runs/`
+(only the latest call's parts).
 
     python benchmarks/gpu_fast_cifar.py prepare
     python benchmarks/gpu_fast_cifar.py run --dry-run --out /tmp/gpu   # CPU check
@@ -188,16 +189,14 @@ def profile(args, work, deadline):
     }  # fmt: skip
 
 
-def run_until(command, deadline, grace_s=60, **options):
+def run_until(command, deadline, grace_s=60):
     """Runs `command` until it ends or `deadline` (a `time.perf_counter()`);
     then Ctrl-C (a recipe saves its state and exits), and a kill after
     `grace_s`. Returns its exit status, or "stopped" where the deadline came."""
     # Ctrl-C restored: a process started in the background ignores SIGINT, and
     # its children would inherit that.
     child = subprocess.Popen(
-        command,
-        **options,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        command, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
     )
     try:
         return child.wait(timeout=max(0.0, deadline - time.perf_counter()))
@@ -228,12 +227,15 @@ def unpack(carried, folder):
     return True
 
 
-def pack(folder, out):
-    """`folder`'s runs as OUT/paper_runs.tar.00, .01, ... of `PART` bytes."""
+def pack(folder, out, finished=()):
+    """`folder`'s runs as OUT/paper_runs.tar.00, .01, ... of `PART` bytes. Of a
+    `finished` run only its metrics.json goes (the tool returns 64 MiB at
+    most, and a finished ResNet-110 run's models alone come near that)."""
     joined = folder + ".tar"
     with tarfile.open(joined, "w") as archive:
         for name in sorted(os.listdir(folder)):
-            archive.add(os.path.join(folder, name), arcname=name)
+            kept = os.path.join(name, "metrics.json") if name in finished else name
+            archive.add(os.path.join(folder, kept), arcname=kept)
     os.makedirs(out, exist_ok=True)
     names = []
     with open(joined, "rb") as f:
@@ -295,7 +297,8 @@ def paper(args, work, deadline):
                 entry["state"] = f"failed (exit status {status}; output above)"
             found[name] = dict(entry)
     machine.write_json(progress_path, progress)
-    parts = pack(runs, args.out)
+    done = [name for name, run in found.items() if "metrics" in run]
+    parts = pack(runs, args.out, finished=done)
     return {"carried in": carried, "parts": parts, "protocols": found}
 
 

@@ -111,6 +111,13 @@ def test_runs_go_back_in_parts_and_come_in_whole(gpu_script, tmp_path, monkeypat
     assert (back / "resnet20" / "backup" / "weights.bin").read_bytes() == blob
     assert (back / "progress.json").read_text() == '{"resnet20": {"calls": 1}}'
     assert not gpu_script.unpack(str(tmp_path / "nothing"), str(back))
+    # A finished run goes back as its metrics.json alone.
+    (runs / "resnet20" / "metrics.json").write_text('{"status": "finished"}')
+    (runs / "resnet20" / "model.keras").write_bytes(blob)
+    parts = gpu_script.pack(str(runs), str(tmp_path / "out2"), finished=["resnet20"])
+    assert gpu_script.unpack(str(tmp_path / "out2"), str(tmp_path / "back2"))
+    assert sorted(os.listdir(tmp_path / "back2" / "resnet20")) == ["metrics.json"]
+    assert (tmp_path / "back2" / "progress.json").exists()
 
 
 def test_a_carried_part_that_writes_outside_its_folder_is_refused(gpu_script, tmp_path):
