@@ -30,6 +30,19 @@ def test_every_cpu_experiment_names_its_regime_baseline_and_paper():
         assert len(experiment.arms) >= 2
         for _, run, path in experiment.arms:
             assert run in experiment.runs and path
+        if isinstance(experiment.expect, dict):  # directions name measured arms
+            assert set(experiment.expect) <= {arm for arm, _, _ in experiment.arms[1:]}
+
+
+def test_agreement_reads_each_arms_own_paper_direction():
+    snapshot = next(e for e in evidence.CPU if e.name == "snapshot")
+    ensemble, last, independent = (arm for arm, _, _ in snapshot.arms[1:])
+    lower = {"diff": -1.6, "half": 1.2, "significant": True}
+    assert evidence.agreement({**lower, "arm": independent}, snapshot) == "agrees"
+    assert evidence.agreement({**lower, "arm": ensemble}, snapshot) == "differs"
+    assert evidence.agreement({**lower, "arm": last}, snapshot) == "n/a"
+    unresolved = {"arm": ensemble, "diff": -0.5, "half": 1.6, "significant": False}
+    assert evidence.agreement(unresolved, snapshot) == "not resolved"
 
 
 def test_no_experiment_runs_on_the_5000_image_sample():

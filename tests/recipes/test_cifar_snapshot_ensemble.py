@@ -23,7 +23,11 @@ def test_smoke_run_reports_snapshots_ensemble_and_baseline(
 def test_flags(load_recipe):
     recipe = load_recipe("cifar_snapshot_ensemble")
     config = recipe.parse_args(["--quick", "--snapshots", "2"])
-    assert (config.epochs, config.snapshots) == (6, 2)
+    assert (config.epochs, config.snapshots, config.batch_size) == (6, 2, 128)
+    # The defaults are the paper's ResNet protocol (Huang et al. 2017, Table 1).
+    paper = recipe.parse_args(["--depth", "110"])
+    assert (paper.depth, paper.epochs, paper.snapshots) == (110, 200, 5)
+    assert (paper.lr_max, paper.learning_rate, paper.batch_size) == (0.2, 0.1, 64)
     for argv in (["--snapshots", "0"], ["--lr-max", "0"], ["--depth", "9"]):
         with pytest.raises(SystemExit):
             recipe.parse_args(argv)
