@@ -104,12 +104,14 @@ class Config:
     seeds: int = 1  # runs seed, seed + 1, ...; mean and std in OUT/seeds.json
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU)
     jit: bool = False  # XLA-compile the train step (always on under JAX)
+    tap_gradients: str = "auto"  # small maps' kernel gradients tap by tap: on, off,
+    # auto (on with TensorFlow in bfloat16 on CPUs; recipekit.layers.TapConv2D)
     steps_per_execution: int = 1  # steps per compiled call; 0: a whole epoch
     out: str = "runs/cifar10_fast"  # metrics.json, models, log.csv, curves.png, backup/
     force_resume: bool = False  # resume a backup made with other settings
 
 
-FREE = ("out", "force_resume")  # settings a resumed run may change
+FREE = ("out", "force_resume", "tap_gradients")  # a resumed run may change these
 # What --optimizer sgd changes besides the optimizer: airbench94's run.
 SGD = {"optimizer": "sgd", "epochs": 10, "batch_size": 1024, "averaging": "ema"}
 PEERS = {"muon": "airbench94_muon", "sgd": "airbench94"}  # each variant's own
@@ -127,6 +129,7 @@ CHECKS = dict(epochs="[1, inf)", batch_size="[1, inf)", seeds="[1, inf)",
 CHOICES = {"precision": ("float32", "mixed_float16", "mixed_bfloat16"),
            "flip": ("alternating", "random"), "optimizer": ("sgd", "muon"),
            "averaging": ("ema", "lookahead", "none"),
+           "tap_gradients": ("auto", "on", "off"),
            "tta_modes": recipekit_cli.TTA_MODES}  # fmt: skip
 
 
@@ -223,6 +226,7 @@ def train(config: Config, run) -> dict:
             classes, mean=mean, std=std, whitening=config.whitening,
             batch_norm_momentum=config.bn_momentum, seed=config.seed,
             logit_scale=1 / 256 if muon else 1 / 9,  # 1 / width
+            tap_gradients={"on": True, "off": False}.get(config.tap_gradients),
         )  # fmt: skip
         if muon:  # airbench94_muon: a head of std 1
             head = net.get_layer("logits").kernel

@@ -31,6 +31,7 @@ LAYERS = {
         4, 3, 0.5, seed=1), image(), False),
     "FractionalMaxPooling2D": (lambda: recipekit.layers.FractionalMaxPooling2D(
         seed=1), image(), False),
+    "TapConv2D": (lambda: recipekit.layers.TapConv2D(4, 3), image(), False),
     "ImagePreprocessing": (lambda: recipekit.models.ImagePreprocessing("torch"),
                            image(), False),
     "ZeroPadShortcut": (lambda: recipekit.models.ZeroPadShortcut(6, 2), image(), False),

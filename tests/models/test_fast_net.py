@@ -105,11 +105,47 @@ def test_model_saves_and_loads_with_the_same_logits(tmp_path):
         ({"widths": (64, 0)}, "widths"),
         ({"mean": [0, 0, 0]}, "together"),
         ({"batch_norm_momentum": 1.0}, "batch_norm_momentum"),
+        ({"tap_gradients": "yes"}, r"`tap_gradients` must be True, False or None"),
     ],
 )
 def test_bad_arguments_are_reported(kwargs, message):
     with pytest.raises(ValueError, match=message):
         recipekit.models.fast_cifar_net(**kwargs)
+
+
+def _tap_layers(model):
+    layers = model.layers
+    return [x.name for x in layers if isinstance(x, recipekit.layers.TapConv2D)]
+
+
+def test_tap_gradients_on_the_maps_of_8x8_and_smaller():
+    taps = recipekit.models.fast_cifar_net(tap_gradients=True, seed=0)
+    # 31x31 after the whitening, then 15x15, 7x7 and 3x3 after each pool.
+    assert _tap_layers(taps) == ["group2b_conv", "group3a_conv", "group3b_conv"]
+    plain = recipekit.models.fast_cifar_net(tap_gradients=False, seed=0)
+    assert _tap_layers(plain) == []
+    assert [w.path for w in taps.weights] == [w.path for w in plain.weights]
+    x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
+    plain.set_weights(taps.get_weights())
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(taps(x)),
+        keras.ops.convert_to_numpy(plain(x)),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+def test_tap_gradients_by_default_only_in_bfloat16_on_tensorflow_cpus():
+    assert _tap_layers(recipekit.models.fast_cifar_net()) == []  # float32
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = recipekit.models.fast_cifar_net()
+    finally:
+        keras.config.set_dtype_policy("float32")
+    expected = keras.backend.backend() == "tensorflow" and all(
+        d.startswith("cpu") for d in keras.distribution.list_devices()
+    )
+    assert bool(_tap_layers(model)) == expected
 
 
 def test_whitening_arguments_are_checked():

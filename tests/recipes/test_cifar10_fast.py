@@ -117,9 +117,25 @@ def test_flags_fill_the_config(load_recipe):
     assert recipe.parse_args(["--flip", "random"]).flip == "random"
 
 
+def test_tap_gradients_flag_picks_the_small_maps_convolutions(
+    load_recipe, tiny_npz, tmp_path
+):
+    recipe = load_recipe("cifar10_fast")
+    assert recipe.parse_args([]).tap_gradients == "auto"
+    config = tiny(recipe, tiny_npz, tmp_path, ["--tap-gradients", "on"], epochs=1)
+    recipe.main(config)
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    taps = [x.name for x in model.layers if isinstance(x, recipekit.layers.TapConv2D)]
+    assert taps == ["group2b_conv", "group3a_conv", "group3b_conv"]
+    # The same weights either way: the run folder takes the other setting.
+    off = dataclasses.replace(config, tap_gradients="off")
+    assert recipe.main(off)["epochs"] == 1
+
+
 @pytest.mark.parametrize(
     "argv",
     [
+        ["--tap-gradients", "sometimes"],
         ["--epochs", "0"],
         ["--batch-size", "0"],
         ["--label-smoothing", "1"],
