@@ -52,8 +52,8 @@ class TapConv2D(keras.layers.Conv2D):
     15x15x64 it was faster than them (597 against 646 ms). So
     `recipekit.models.fast_cifar_net` uses this layer for its maps of 8x8
     and smaller, on TensorFlow in bfloat16 on a CPU (the measurements and the
-    whole epoch: `benchmarks/RESULTS.md`). On a GPU, the vendor's kernels
-    are the better choice.
+    whole epoch: `benchmarks/RESULTS.md`). Other processors may differ: time
+    both. On a GPU, the vendor's kernels are the better choice.
 
     Args:
         filters: output channels.

@@ -88,8 +88,10 @@ def fast_cifar_net(
         tap_gradients: True makes the convolutions on maps of 8x8 and
             smaller `recipekit.layers.TapConv2D`s (the same function and
             weights; their kernel gradients computed tap by tap), False keeps
-            `keras.layers.Conv2D`. None (default): True where it was measured
-            faster, on TensorFlow computing in bfloat16 with only CPUs.
+            `keras.layers.Conv2D`. None (default): True on TensorFlow
+            computing in bfloat16 with only CPUs (measured faster on an AMD
+            EPYC with AVX512-BF16, `benchmarks/RESULTS.md`; on another
+            processor, time both).
         name: model name.
 
     Returns:
