@@ -198,7 +198,21 @@ def summarize(pairs):
         "process ratio recipe / peer": mean_std(waits),
         "per seed ratio": [round(x, 3) for x in ratios],
         "per seed process ratio": [round(x, 3) for x in waits],
+        # Each seed's own numbers, so that seeds run apart can be pooled later.
+        "per seed": [
+            {"seed": p["seed"], "peer": _numbers(p), "recipe": _numbers(r)}
+            for p, r in pairs
+        ],
     }
+
+
+def _numbers(run):
+    """One run's accuracies (%) and seconds, rounded, for the record."""
+    keys = ("val_acc", "tta_val_acc", "logit_tta_val_acc")
+    kept = {k: round(100 * run[k], 2) for k in keys if k in run}
+    kept["s/epoch"] = round(steady(run["train_epoch_s"]), 2)
+    kept["process_s"] = round(run["process_s"], 1)
+    return kept
 
 
 def table(summary, args):

@@ -72,6 +72,23 @@ def test_summary_pairs_by_seed_and_times_steady_epochs():
     # The whole wait, command to result: (149, 169) s and (78, 100) s.
     assert summary["process_s"]["peer"] == (159.0, round(200**0.5, 4))
     assert summary["process_s"]["recipe"] == (89.0, round(242**0.5, 4))
+    # Each seed's own numbers, for pooling seeds run apart.
+    assert summary["per seed"][1] == {
+        "seed": 1,
+        "peer": {
+            "val_acc": 92.0,
+            "tta_val_acc": 93.0,
+            "s/epoch": 20.0,
+            "process_s": 169.0,
+        },
+        "recipe": {
+            "val_acc": 91.0,
+            "tta_val_acc": 93.0,
+            "logit_tta_val_acc": 94.0,
+            "s/epoch": 20.0,
+            "process_s": 100.0,
+        },
+    }
 
 
 def test_airbench94_epoch_times_come_from_its_running_total():
