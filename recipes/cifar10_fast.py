@@ -103,7 +103,7 @@ class Config:
     seed: int = 0  # seeds weights, shuffling, flips and translations
     seeds: int = 1  # runs seed, seed + 1, ...; mean and std in OUT/seeds.json
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU)
-    jit: bool = False  # XLA-compile the train step (always on under JAX)
+    jit: bool = False  # XLA always (else Keras's "auto": on JAX, TF on a GPU)
     tap_gradients: str = "auto"  # TapConv2D on 7x7/3x3 maps; auto: TF, bfloat16, CPU
     steps_per_execution: int = 1  # steps per compiled call; 0: a whole epoch
     out: str = "runs/cifar10_fast"  # metrics.json, models, log.csv, curves.png, backup/

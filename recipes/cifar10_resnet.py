@@ -53,7 +53,7 @@ class Config:
     lr_find: bool = False  # first the LR range test: out/lr_find.png, a suggested rate
     seed: int = 0  # seeds weights, shuffling and augmentation
     precision: str = "float32"  # or mixed_float16 (GPU) / mixed_bfloat16 (TPU, CPU)
-    jit: bool = False  # XLA-compile the train step (helps on GPU/TPU, not CPU)
+    jit: bool = False  # XLA always (else Keras's "auto": on JAX, TF on a GPU)
     out: str = "runs/cifar10_resnet"  # metrics.json, model.keras, log.csv, backup/
     force_resume: bool = False  # resume a backup made with other settings
 
@@ -188,7 +188,9 @@ def train(config: Config, run, chief) -> dict:
         logits = recipekit.losses.SmoothedCrossentropy(
             config.label_smoothing, from_logits=True
         )
-        model.compile(optimizer, logits, metrics=["accuracy"], jit_compile=config.jit)
+        model.compile(
+            optimizer, logits, metrics=["accuracy"], jit_compile=config.jit or "auto"
+        )
         loss = "sparse_categorical_crossentropy"
         # Evaluated on its own; "sgd" holds no state, so model.keras reloads
         # without an optimizer-mismatch warning (Keras's default RMSprop would).
