@@ -109,7 +109,9 @@ def _options(args, work, variant, name):
     """peer_side_by_side's settings for one variant on this card."""
     on_gpu = machine.gpu() is not None
     options = peer_side_by_side.parser().parse_args(["--variant", variant])
-    options.data = peer_side_by_side.SAMPLE if args.dry_run else args.data
+    options.data = args.data
+    if args.dry_run:
+        options.data = peer_side_by_side.dry_run_data(work)
     options.peers = args.peers if os.path.isdir(args.peers) else PEERS
     options.seeds = 1 if args.dry_run else args.seeds
     options.epochs = 1 if args.dry_run else None

@@ -56,6 +56,28 @@ SEEDED = (
 )
 
 
+def dry_run_data(out, train=200, test=10):
+    """The dry runs' data: the bundled sample's first `train` training and
+    `test` test JPEGs of each class, as an archive of the same layout (2,000
+    training images: one step of the peers' batches, airbench94_muon's 2,000
+    and airbench94's 1,024, which drop the last partial batch)."""
+    import tarfile
+
+    path = os.path.join(out, "dry_run_data.tar.gz")
+    if os.path.exists(path):
+        return path
+    os.makedirs(out, exist_ok=True)
+    limits, counts = {"train": train, "test": test}, {}
+    with tarfile.open(SAMPLE) as source, tarfile.open(path + ".tmp", "w:gz") as kept:
+        for member in source:
+            key = tuple(member.name.split("/")[:2])
+            if member.isfile() and counts.get(key, 0) < limits.get(key[0], 0):
+                counts[key] = counts.get(key, 0) + 1
+                kept.addfile(member, source.extractfile(member))
+    os.replace(path + ".tmp", path)
+    return path
+
+
 def _last_json(text):
     for line in reversed(text.splitlines()):
         if line.startswith("{"):
@@ -285,7 +307,7 @@ def parser():
     p.add_argument(
         "--dry-run",
         action="store_true",
-        help="the bundled 5,000-image sample, 1 epoch, 1 seed: checks the path",
+        help="2,000 images of the bundled sample, 1 epoch, 1 seed: checks the path",
     )
     return p
 
@@ -295,7 +317,7 @@ def main(argv=None):
     if args.seeds < 1:
         parser().error(f"--seeds must be >= 1, got {args.seeds}")
     if args.dry_run:
-        args.data = args.data or SAMPLE
+        args.data = args.data or dry_run_data(args.out)
         args.epochs, args.seeds = 1, 1
     if args.data is None:
         args.data = os.path.join(ROOT, "..", "shared", "data", "cifar10-jpeg.tar.gz")
