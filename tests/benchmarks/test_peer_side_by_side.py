@@ -118,3 +118,21 @@ def test_airbench94_on_a_gpu_times_its_last_run_not_the_warm_up():
         [row(1, 2.52), row(2, 2.71), row(3, 2.89), row(1, 0.21), row(2, 0.41)]
     )
     assert peer_side_by_side._table_epoch_seconds(table) == [0.21, 0.2]
+
+
+def test_dry_run_data_keeps_the_first_images_of_each_class_and_split(tmp_path):
+    import collections
+    import tarfile
+
+    path = peer_side_by_side.dry_run_data(str(tmp_path), train=3, test=1)
+    with tarfile.open(path) as archive:
+        names = archive.getnames()
+        first = archive.extractfile("train/airplane/0000.jpg").read()
+    with tarfile.open(peer_side_by_side.SAMPLE) as sample:
+        assert first == sample.extractfile("train/airplane/0000.jpg").read()
+    counts = collections.Counter(tuple(n.split("/")[:2]) for n in names)
+    assert len(counts) == 20 and len(names) == 40
+    assert {c for (split, _), c in counts.items() if split == "train"} == {3}
+    assert {c for (split, _), c in counts.items() if split == "test"} == {1}
+    assert sorted(os.listdir(tmp_path)) == ["dry_run_data.tar.gz"]  # no .tmp left
+    assert peer_side_by_side.dry_run_data(str(tmp_path)) == path  # made once
