@@ -34,6 +34,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tarfile
 import time
 
 import machine
@@ -61,8 +62,6 @@ def dry_run_data(out, train=200, test=10):
     `test` test JPEGs of each class, as an archive of the same layout (2,000
     training images: one step of the peers' batches, airbench94_muon's 2,000
     and airbench94's 1,024, which drop the last partial batch)."""
-    import tarfile
-
     path = os.path.join(out, "dry_run_data.tar.gz")
     if os.path.exists(path):
         return path
