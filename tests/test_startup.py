@@ -177,3 +177,71 @@ def test_a_broken_backend_is_still_one_line(monkeypatch, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "cannot start the backend" in err and "(initialization failed)" in err
+
+
+# A child that Ctrl-C's itself inside `try: ... except: pass`, as Keras's
+# `pythonify_logs` (where JAX waits for each step) eats a KeyboardInterrupt.
+_SWALLOWED = (
+    "import os, signal, sys, time\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal\n"
+    "from recipekit_cli._command import command, one_line_interrupts\n"
+    "one_line_interrupts()\n"
+    "def swallow():\n"
+    "    try:\n"
+    "        os.kill(os.getpid(), signal.SIGINT)\n"
+    "        time.sleep(5)\n"
+    "    except:  # noqa: E722\n"
+    "        print('swallowed', flush=True)\n"
+    "    print('went on', flush=True)\n"
+    "def main():\n"
+    "{body}"
+    "command(main)\n"
+)
+
+
+def test_a_swallowed_ctrl_c_is_raised_again_at_the_next_line():
+    done = _python(_SWALLOWED.format(body="    swallow()\n    time.sleep(30)\n"))
+    assert done.returncode == 130, (done.stdout, done.stderr[-2000:])
+    assert done.stdout == "swallowed\n"  # the except block ran; nothing after it
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "interrupted; nothing finished is lost" in lines[0]
+
+
+def test_cleanup_on_the_way_up_is_not_cut_and_the_next_ctrl_c_still_counts():
+    # The interrupt's own unwinding (finally, except ... raise) runs whole;
+    # once it has landed, tracing is off and a further Ctrl-C is plain.
+    body = (
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        time.sleep(5)\n"
+        "    finally:\n"
+        "        time.sleep(0.1)\n"
+        "        print('cleaned up', flush=True)\n"
+    )
+    code = _SWALLOWED.format(body=body).replace(
+        "command(main)\n",
+        "try:\n"
+        "    command(main)\n"
+        "except SystemExit as end:\n"
+        "    print(end.code, sys.gettrace(), flush=True)\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        time.sleep(5)\n"
+        "    except KeyboardInterrupt:\n"
+        "        print('plain', flush=True)\n",
+    )
+    done = _python(code)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == "cleaned up\n130 None\nplain\n"
+
+
+def test_ctrl_c_ignored_by_the_parent_stays_ignored():
+    # A job started in the background gets SIGINT ignored: that is kept.
+    done = _python(
+        "import signal\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "from recipekit_cli._command import one_line_interrupts\n"
+        "one_line_interrupts()\n"
+        "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\n"
+    )
+    assert done.returncode == 0 and done.stdout == "True\n", done.stderr
