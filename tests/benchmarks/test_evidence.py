@@ -65,6 +65,7 @@ def committed():
             for path in (evidence.PUBLISHED, evidence.LEDGER)]  # fmt: skip
 
 
+@pytest.mark.slow  # CI runs it in its own step (`-m slow`)
 def test_dry_run_writes_its_own_report_reuses_runs_and_never_the_published(tmp_path):
     before = committed()
     done = dry_run(tmp_path)

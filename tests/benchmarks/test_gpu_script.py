@@ -14,6 +14,7 @@ from tests.shared_files import needs_shared
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@pytest.mark.slow  # CI runs it in its own step (`-m slow`)
 @needs_shared("peers", "airbench94_muon.py")
 def test_gpu_script_dry_run_writes_a_summary(tmp_path):
     pytest.importorskip("torch", reason="the peer is a PyTorch script")
@@ -38,6 +39,7 @@ def test_gpu_script_dry_run_writes_a_summary(tmp_path):
         assert side["machine"] == summary["machine"]
 
 
+@pytest.mark.slow  # CI runs it in its own step (`-m slow`)
 @needs_shared("peers", "airbench94_muon.py")
 def test_gpu_profile_dry_run_times_each_arm_beside_the_peer(tmp_path):
     pytest.importorskip("torch", reason="the peer is a PyTorch script")
@@ -152,6 +154,7 @@ def _paper(tmp_path, out, *extra):
     return json.loads((out / "summary.json").read_text())["paper"]
 
 
+@pytest.mark.slow  # CI runs it in its own step (`-m slow`)
 def test_paper_dry_run_trains_then_a_carried_call_resumes_not_retrains(tmp_path):
     first = _paper(tmp_path, tmp_path / "one", "--protocols", "resnet20")
     assert first["carried in"] is False and first["parts"] == ["paper_runs.tar.00"]

@@ -8,6 +8,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BENCHMARKS = os.path.join(ROOT, "benchmarks")
 SAMPLE = os.path.join(ROOT, "recipekit", "data", "cifar10_sample.tar.gz")
@@ -63,6 +65,7 @@ def test_data_load_times_a_first_and_a_cached_load(tmp_path):
     assert all(r["images"] == 6000 and r["seconds"] > 0 for r in kept)
 
 
+@pytest.mark.slow  # CI runs it in its own step (`-m slow`)
 def test_transfer_dry_run_scores_every_way_to_transfer(tmp_path):
     run("benchmarks/transfer.py", "--dry-run", "--out", str(tmp_path))
     with open(tmp_path / "metrics.json") as f:
