@@ -117,7 +117,8 @@ def _keep_interrupts():
 def one_line_interrupts():
     """Ctrl-C anywhere in this process (an import included) prints one line
     and exits with 130, instead of a traceback; `--debug` keeps the traceback.
-    A Ctrl-C that some code swallows is raised again until it lands."""
+    A Ctrl-C that some code swallows is raised again until it lands in
+    `command` (or this excepthook): run the body with `command(main)`."""
     _keep_interrupts()
     previous = sys.excepthook
 

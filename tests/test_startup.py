@@ -207,6 +207,30 @@ def test_a_swallowed_ctrl_c_is_raised_again_at_the_next_line():
     assert len(lines) == 1 and "interrupted; nothing finished is lost" in lines[0]
 
 
+def test_an_interrupt_swallowed_twice_is_sent_again_within_a_second():
+    # The second swallow eats the trace function's own raise, which turns
+    # tracing off: SIGINT comes again (`_remind`) and ends the sleep.
+    body = (
+        "    try:\n"
+        "        try:\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "            time.sleep(5)\n"
+        "        except:  # noqa: E722\n"
+        "            print('swallowed', flush=True)\n"
+        "        print('went on', flush=True)  # raised again here, and eaten\n"
+        "    except:  # noqa: E722\n"
+        "        print('swallowed again', flush=True)\n"
+        "    started = time.perf_counter()\n"
+        "    try:\n"
+        "        time.sleep(30)\n"
+        "    finally:\n"
+        "        print(f'{time.perf_counter() - started < 3}', flush=True)\n"
+    )
+    done = _python(_SWALLOWED.format(body=body))
+    assert done.returncode == 130, (done.stdout, done.stderr[-2000:])
+    assert done.stdout == "swallowed\nswallowed again\nTrue\n"
+
+
 def test_cleanup_on_the_way_up_is_not_cut_and_the_next_ctrl_c_still_counts():
     # The interrupt's own unwinding (finally, except ... raise) runs whole;
     # once it has landed, tracing is off and a further Ctrl-C is plain.
