@@ -37,7 +37,6 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--data", default="cifar10_sample", help="train/test source")
-    p.add_argument("--depth", type=int, help="ignored (the evidence dry run's flag)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
