@@ -81,6 +81,9 @@ def runs(data, tmp_path_factory):
     return one, two, outputs
 
 
+# On JAX three compiling processes take over a minute of the suite: there it
+# runs in CI's slow step (`KERAS_BACKEND=jax ... -m slow` on this file).
+@(pytest.mark.slow if BACKEND == "jax" else lambda test: test)
 def test_two_workers_train_as_one_process_with_the_same_global_batch(runs):
     """The workers split each batch of 64 (32 each: the same images as the
     single process, BatchNorm statistics over both halves), so only the order
